@@ -1,0 +1,180 @@
+//! Credentials for HTTP Basic auth, held so that no `Debug`, `Display` or log shows a secret.
+
+use std::fmt;
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::{
+    error::{Error, Result},
+    sid::{AccountSid, ApiKeySid},
+};
+
+/// Who the client authenticates as: an Account SID with its Auth Token, or an API Key with
+/// its secret (recommended by Twilio for production).
+#[derive(Clone)]
+pub struct Credentials {
+    account_sid: AccountSid,
+    username: String,
+    secret: SecretString,
+}
+
+impl Credentials {
+    /// Authenticates as the account itself, with its Auth Token.
+    pub fn auth_token(account_sid: AccountSid, auth_token: impl Into<String>) -> Self {
+        Self {
+            username: account_sid.to_string(),
+            account_sid,
+            secret: SecretString::from(auth_token.into()),
+        }
+    }
+
+    /// Authenticates with an API Key (`SK…`) and its secret, on behalf of `account_sid`.
+    pub fn api_key(account_sid: AccountSid, key: ApiKeySid, secret: impl Into<String>) -> Self {
+        Self {
+            account_sid,
+            username: key.to_string(),
+            secret: SecretString::from(secret.into()),
+        }
+    }
+
+    /// Reads `TWILIO_ACCOUNT_SID` with `TWILIO_API_KEY` + `TWILIO_API_SECRET` when both are
+    /// set, or else with `TWILIO_AUTH_TOKEN`.
+    ///
+    /// # Errors
+    /// [`Error::MissingCredentials`] naming the variables to set, or [`Error::InvalidSid`]
+    /// when a SID variable is malformed.
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub(crate) fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let missing = |names: &str| Error::MissingCredentials {
+            missing: names.to_owned(),
+        };
+        let account_sid = var("TWILIO_ACCOUNT_SID");
+        let key = var("TWILIO_API_KEY");
+        let key_secret = var("TWILIO_API_SECRET");
+        let token = var("TWILIO_AUTH_TOKEN");
+        let Some(account_sid) = account_sid else {
+            return Err(missing(if key.is_some() {
+                "TWILIO_ACCOUNT_SID (the account the API Key belongs to)"
+            } else {
+                "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)"
+            }));
+        };
+        let account_sid = AccountSid::new(account_sid)?;
+        match (key, key_secret, token) {
+            (Some(key), Some(secret), _) => Ok(Self::api_key(account_sid, key.parse()?, secret)),
+            (Some(_), None, _) => Err(missing("TWILIO_API_SECRET (TWILIO_API_KEY is set)")),
+            (None, Some(_), _) => Err(missing("TWILIO_API_KEY (TWILIO_API_SECRET is set)")),
+            (None, None, Some(token)) => Ok(Self::auth_token(account_sid, token)),
+            (None, None, None) => Err(missing(
+                "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)",
+            )),
+        }
+    }
+
+    /// The account these credentials act for.
+    pub fn account_sid(&self) -> &AccountSid {
+        &self.account_sid
+    }
+
+    /// The Basic-auth user name: the Account SID or the API Key SID.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The `Authorization` header value, marked sensitive so that `http`'s `Debug` hides it.
+    pub(crate) fn authorization(&self) -> Result<HeaderValue> {
+        let pair = format!("{}:{}", self.username, self.secret.expose_secret());
+        let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(pair)))
+            .map_err(|_| Error::Config("the credentials cannot form an HTTP header".into()))?;
+        value.set_sensitive(true);
+        Ok(value)
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("account_sid", &self.account_sid)
+            .field("username", &self.username)
+            .field("secret", &"[REDACTED]")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    const AC: &str = "AC0123456789abcdef0123456789abcdef";
+    const SK: &str = "SK0123456789abcdef0123456789abcdef";
+
+    fn lookup(pairs: &[(&str, &str)]) -> Result<Credentials> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Credentials::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn auth_token_from_env() {
+        let creds = lookup(&[("TWILIO_ACCOUNT_SID", AC), ("TWILIO_AUTH_TOKEN", "tok")]).unwrap();
+        assert_eq!(creds.username(), AC);
+        let header = creds.authorization().unwrap();
+        let expected = format!("Basic {}", STANDARD.encode(format!("{AC}:tok")));
+        assert_eq!(header.to_str().unwrap(), expected);
+        assert!(header.is_sensitive());
+    }
+
+    #[test]
+    fn api_key_wins_over_auth_token() {
+        let creds = lookup(&[
+            ("TWILIO_ACCOUNT_SID", AC),
+            ("TWILIO_AUTH_TOKEN", "tok"),
+            ("TWILIO_API_KEY", SK),
+            ("TWILIO_API_SECRET", "keysecret"),
+        ])
+        .unwrap();
+        assert_eq!(creds.username(), SK);
+        assert_eq!(creds.account_sid().as_str(), AC);
+    }
+
+    #[test]
+    fn names_what_is_missing() {
+        let err = lookup(&[]).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "missing Twilio credentials: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN \
+             (or TWILIO_API_KEY and TWILIO_API_SECRET)"
+        );
+        let err = lookup(&[("TWILIO_ACCOUNT_SID", AC), ("TWILIO_API_KEY", SK)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "missing Twilio credentials: set TWILIO_API_SECRET (TWILIO_API_KEY is set)"
+        );
+        let err = lookup(&[("TWILIO_ACCOUNT_SID", AC)]).unwrap_err();
+        assert!(matches!(err, Error::MissingCredentials { .. }));
+    }
+
+    #[test]
+    fn malformed_account_sid_is_named() {
+        let err = lookup(&[("TWILIO_ACCOUNT_SID", "ACnope"), ("TWILIO_AUTH_TOKEN", "t")])
+            .unwrap_err();
+        assert!(err.to_string().starts_with("invalid AccountSid"), "{err}");
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        let creds = lookup(&[("TWILIO_ACCOUNT_SID", AC), ("TWILIO_AUTH_TOKEN", "s3cr3t")]).unwrap();
+        let shown = format!("{creds:?} {:?}", creds.authorization().unwrap());
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(!shown.contains(&STANDARD.encode(format!("{AC}:s3cr3t"))));
+    }
+}

@@ -1,0 +1,47 @@
+//! The wire types, re-exported from the generated code, and the few helpers users need.
+
+pub use crate::generated::types::{MessagingBinding, PageMeta, Participant, ParticipantPage, TwilioError};
+
+use crate::error::{Error, Result};
+
+/// Why a participant's `attributes` could not be read as the requested type.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttributesError {
+    /// The participant has no `attributes` (the API sent `null`).
+    #[error("the participant has no attributes")]
+    Missing,
+    /// The text is not valid JSON, or not of the requested shape.
+    #[error("the attributes are not valid JSON of the expected shape: {0}")]
+    Invalid(#[from] serde_json::Error),
+}
+
+impl Participant {
+    /// Parses the `attributes` string (JSON text; `"{}"` when unset) into `T`, e.g.
+    /// `serde_json::Value` or a type of your own.
+    ///
+    /// # Errors
+    /// [`AttributesError::Missing`] when `attributes` is null, [`AttributesError::Invalid`]
+    /// when the text is not JSON of `T`'s shape.
+    pub fn attributes_json<T: serde::de::DeserializeOwned>(&self) -> Result<T, AttributesError> {
+        let text = self.attributes.as_deref().ok_or(AttributesError::Missing)?;
+        Ok(serde_json::from_str(text)?)
+    }
+}
+
+/// Decodes a page body, naming the JSON path of the first value that does not fit.
+///
+/// # Errors
+/// [`Error::Decode`] with the path (e.g. `participants[3].sid`) and serde's message.
+pub fn decode_page(body: &[u8]) -> Result<ParticipantPage> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let page: ParticipantPage = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })?;
+    deserializer.end().map_err(|e| Error::Decode {
+        path: String::new(),
+        message: e.to_string(),
+    })?;
+    Ok(page)
+}
