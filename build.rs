@@ -35,7 +35,11 @@ fn main() {
     let mut settings = GenerationSettings::new();
     settings
         .with_interface(InterfaceStyle::Positional)
-        .with_inner_type("crate::transport::Transport".parse().expect("static tokens"))
+        .with_inner_type(
+            "crate::transport::Transport"
+                .parse()
+                .expect("static tokens"),
+        )
         .with_derive("schemars::JsonSchema")
         .with_derive("PartialEq");
     for (schema, rust_type) in SID_REPLACEMENTS {

@@ -165,8 +165,8 @@ mod tests {
 
     #[test]
     fn malformed_account_sid_is_named() {
-        let err = lookup(&[("TWILIO_ACCOUNT_SID", "ACnope"), ("TWILIO_AUTH_TOKEN", "t")])
-            .unwrap_err();
+        let err =
+            lookup(&[("TWILIO_ACCOUNT_SID", "ACnope"), ("TWILIO_AUTH_TOKEN", "t")]).unwrap_err();
         assert!(err.to_string().starts_with("invalid AccountSid"), "{err}");
     }
 

@@ -442,7 +442,9 @@ mod tests {
             "http://[::1]:9/x"
         );
         assert!(checked_base_url("http://localhost:1").is_ok());
-        let err = checked_base_url("http://example.com").unwrap_err().to_string();
+        let err = checked_base_url("http://example.com")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("plain http"), "{err}");
         assert!(checked_base_url("https://u:p@example.com").is_err());
         assert!(checked_base_url("ftp://example.com").is_err());

@@ -37,9 +37,13 @@ pub mod sid;
 mod transport;
 
 pub use auth::Credentials;
-pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+};
 pub use error::{ApiError, Error, Result};
 pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
 pub use pagination::{Page, ParticipantStream, ParticipantsRequest, MAX_PAGE_SIZE};
 pub use retry::RetryPolicy;
-pub use sid::{AccountSid, ApiKeySid, ConversationSid, InvalidSid, ParticipantSid, RoleSid, ServiceSid};
+pub use sid::{
+    AccountSid, ApiKeySid, ConversationSid, InvalidSid, ParticipantSid, RoleSid, ServiceSid,
+};

@@ -1,6 +1,8 @@
 //! The wire types, re-exported from the generated code, and the few helpers users need.
 
-pub use crate::generated::types::{MessagingBinding, PageMeta, Participant, ParticipantPage, TwilioError};
+pub use crate::generated::types::{
+    MessagingBinding, PageMeta, Participant, ParticipantPage, TwilioError,
+};
 
 use crate::error::{Error, Result};
 
@@ -35,10 +37,11 @@ impl Participant {
 /// [`Error::Decode`] with the path (e.g. `participants[3].sid`) and serde's message.
 pub fn decode_page(body: &[u8]) -> Result<ParticipantPage> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let page: ParticipantPage = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
-        path: e.path().to_string(),
-        message: e.inner().to_string(),
-    })?;
+    let page: ParticipantPage =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })?;
     deserializer.end().map_err(|e| Error::Decode {
         path: String::new(),
         message: e.to_string(),

@@ -94,7 +94,7 @@ impl ParticipantsRequest {
     /// Invalid input before any request, or the request's error.
     pub async fn first_page(self) -> Result<Page> {
         let walk = self.walk()?;
-        let query = walk.next.clone().unwrap_or_default();
+        let query = walk.next.clone().into_query()?.unwrap_or_default();
         walk.fetch(query).await
     }
 
@@ -122,12 +122,14 @@ impl ParticipantsRequest {
             page_size,
             remaining: self.limit,
             seen_tokens: HashSet::new(),
-            next: None,
+            next: Next::End,
         };
-        walk.next = (walk.remaining != Some(0)).then(|| PageQuery {
-            page_size: walk.sized(page_size),
-            ..PageQuery::default()
-        });
+        if walk.remaining != Some(0) {
+            walk.next = Next::Query(PageQuery {
+                page_size: walk.sized(page_size),
+                ..PageQuery::default()
+            });
+        }
         Ok(walk)
     }
 }
@@ -153,7 +155,7 @@ impl Page {
     pub async fn next_page(&self, client: &Client) -> Result<Option<Page>> {
         let mut walk = self.walk.clone();
         walk.client = client.clone();
-        match walk.next.clone() {
+        match walk.next.clone().into_query()? {
             Some(query) => walk.fetch(query).await.map(Some),
             None => Ok(None),
         }
@@ -169,7 +171,29 @@ struct Walk {
     page_size: Option<u64>,
     remaining: Option<u64>,
     seen_tokens: HashSet<u64>,
-    next: Option<PageQuery>,
+    next: Next,
+}
+
+/// What follows the current page.
+#[derive(Clone, Debug)]
+enum Next {
+    /// This request is next.
+    Query(PageQuery),
+    /// Nothing: the last page, or the limit is reached.
+    End,
+    /// `next_page_url` cannot be followed; why, for [`Error::Pagination`].
+    Broken(String),
+}
+
+impl Next {
+    /// The next request, `None` at the end, or the reason it cannot be followed.
+    fn into_query(self) -> Result<Option<PageQuery>> {
+        match self {
+            Next::Query(query) => Ok(Some(query)),
+            Next::End => Ok(None),
+            Next::Broken(why) => Err(Error::Pagination(why)),
+        }
+    }
 }
 
 impl Walk {
@@ -199,8 +223,8 @@ impl Walk {
             self.seen_tokens.insert(token_hash(token));
         }
         self.next = match (&page.meta.next_page_url, self.remaining) {
-            (_, Some(0)) | (None, _) => None,
-            (Some(url), _) => Some(self.follow(url)?),
+            (_, Some(0)) | (None, _) => Next::End,
+            (Some(url), _) => self.follow(url).map_or_else(Next::Broken, Next::Query),
         };
         Ok(Page {
             participants,
@@ -209,11 +233,10 @@ impl Walk {
         })
     }
 
-    /// Reads `PageToken`, `Page` and `PageSize` from a `next_page_url`.
-    fn follow(&self, next_page_url: &str) -> Result<PageQuery> {
-        let url = url::Url::parse(next_page_url).map_err(|e| {
-            Error::Pagination(format!("next_page_url {next_page_url:?} is not a URL: {e}"))
-        })?;
+    /// Reads `PageToken`, `Page` and `PageSize` from a `next_page_url`, or says why not.
+    fn follow(&self, next_page_url: &str) -> Result<PageQuery, String> {
+        let url = url::Url::parse(next_page_url)
+            .map_err(|e| format!("next_page_url {next_page_url:?} is not a URL: {e}"))?;
         let mut query = PageQuery::default();
         let mut offered = None;
         for (key, value) in url.query_pairs() {
@@ -226,14 +249,14 @@ impl Walk {
         }
         match &query.page_token {
             Some(token) if self.seen_tokens.contains(&token_hash(token)) => {
-                return Err(Error::Pagination(format!(
+                return Err(format!(
                     "next_page_url repeats the page token {token:?}; stopping instead of looping"
-                )))
+                ))
             }
             None if query.page.is_none() => {
-                return Err(Error::Pagination(format!(
+                return Err(format!(
                     "next_page_url {next_page_url:?} has neither PageToken nor Page"
-                )))
+                ))
             }
             _ => {}
         }
@@ -298,10 +321,13 @@ impl Stream for ParticipantStream {
                 continue;
             }
             match std::mem::replace(&mut this.state, StreamState::Idle) {
-                StreamState::Walking(mut walk) => match walk.next.take() {
-                    Some(query) => this.pending = Some(Box::pin(walk.fetch(query))),
-                    None => return Poll::Ready(None),
-                },
+                StreamState::Walking(mut walk) => {
+                    match std::mem::replace(&mut walk.next, Next::End).into_query() {
+                        Ok(Some(query)) => this.pending = Some(Box::pin(walk.fetch(query))),
+                        Ok(None) => return Poll::Ready(None),
+                        Err(error) => return Poll::Ready(Some(Err(error))),
+                    }
+                }
                 StreamState::Invalid(error) => return Poll::Ready(Some(Err(error))),
                 StreamState::Idle => return Poll::Ready(None),
             }

@@ -139,8 +139,7 @@ mod tests {
                 assert!(policy.delay(retry, None) <= ceiling);
             }
         }
-        let spread: std::collections::HashSet<_> =
-            (0..50).map(|_| policy.delay(2, None)).collect();
+        let spread: std::collections::HashSet<_> = (0..50).map(|_| policy.delay(2, None)).collect();
         assert!(spread.len() > 10, "jitter should vary the delay");
     }
 

@@ -257,6 +257,9 @@ mod tests {
         assert_eq!(sid.to_string(), "MB0123456789abcdef0123456789abcdef");
         let err = serde_json::from_str::<ParticipantSid>("\"RL0123456789abcdef0123456789abcdef\"")
             .unwrap_err();
-        assert!(err.to_string().contains("expected the prefix `MB`"), "{err}");
+        assert!(
+            err.to_string().contains("expected the prefix `MB`"),
+            "{err}"
+        );
     }
 }

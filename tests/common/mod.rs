@@ -1,0 +1,121 @@
+//! Helpers shared by the integration tests: fixtures from `openapi/`, participant JSON, and
+//! a client pointed at a local httpmock server.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use twilio_conversations::{AccountSid, Client, Credentials, RetryPolicy, ServiceSid};
+
+pub const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+pub const TOKEN: &str = "test-auth-token-not-a-secret";
+pub const SERVICE: &str = "IS0123456789abcdef0123456789abcdef";
+pub const CONVERSATION: &str = "CH0123456789abcdef0123456789abcdef";
+pub const PATH: &str = "/v1/Services/IS0123456789abcdef0123456789abcdef/Conversations/CH0123456789abcdef0123456789abcdef/Participants";
+
+/// The `Authorization` header the test credentials must produce.
+pub fn basic_header() -> String {
+    // base64("AC0123456789abcdef0123456789abcdef:test-auth-token-not-a-secret")
+    "Basic QUMwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZjp0ZXN0LWF1dGgtdG9rZW4tbm90LWEtc2VjcmV0"
+        .to_string()
+}
+
+pub fn service() -> ServiceSid {
+    SERVICE.parse().unwrap()
+}
+
+pub fn credentials() -> Credentials {
+    Credentials::auth_token(ACCOUNT.parse::<AccountSid>().unwrap(), TOKEN)
+}
+
+/// A client for `base_url` with millisecond retries, so fault tests stay fast.
+pub fn client(base_url: &str) -> Client {
+    Client::builder()
+        .credentials(credentials())
+        .base_url(base_url)
+        .timeout(Duration::from_secs(5))
+        .retry_policy(
+            RetryPolicy::default()
+                .initial_delay(Duration::from_millis(2))
+                .max_delay(Duration::from_millis(20)),
+        )
+        .build()
+        .unwrap()
+}
+
+pub fn spec() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/openapi/participants.openapi.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A named example of the 200 response in the spec.
+pub fn spec_example(name: &str) -> Value {
+    spec()["paths"]["/v1/Services/{ChatServiceSid}/Conversations/{ConversationSid}/Participants"]
+        ["get"]["responses"]["200"]["content"]["application/json"]["examples"][name]["value"]
+        .clone()
+}
+
+/// A participant numbered `n`: even ones are SMS participants, odd ones chat identities.
+pub fn participant(n: usize) -> Value {
+    let sid = format!("MB{n:032x}");
+    let sms = n.is_multiple_of(2);
+    json!({
+        "sid": sid,
+        "url": format!("https://conversations.twilio.com{PATH}/{sid}"),
+        "identity": if sms { Value::Null } else { json!(format!("user-{n}")) },
+        "role_sid": "RL0123456789abcdef0123456789abcdef",
+        "attributes": "{}",
+        "account_sid": ACCOUNT,
+        "date_created": "2024-05-02T10:15:00Z",
+        "date_updated": "2024-05-02T10:15:00Z",
+        "chat_service_sid": SERVICE,
+        "conversation_sid": CONVERSATION,
+        "messaging_binding": if sms {
+            json!({"type": "sms", "address": format!("+1555{n:07}"), "proxy_address": "+15017122661"})
+        } else { Value::Null },
+        "last_read_timestamp": null,
+        "last_read_message_index": null,
+    })
+}
+
+/// A page body holding participants `range`, with `next` as `next_page_url`.
+pub fn page(
+    range: std::ops::Range<usize>,
+    page: u64,
+    page_size: u64,
+    next: Option<String>,
+) -> Value {
+    let url = format!("https://conversations.twilio.com{PATH}?PageSize={page_size}&Page={page}");
+    json!({
+        "meta": {
+            "key": "participants",
+            "url": url,
+            "page": page,
+            "page_size": page_size,
+            "first_page_url": format!("https://conversations.twilio.com{PATH}?PageSize={page_size}&Page=0"),
+            "next_page_url": next,
+            "previous_page_url": null,
+        },
+        "participants": range.map(participant).collect::<Vec<_>>(),
+    })
+}
+
+/// Twilio's `next_page_url` for page `page` with token `token`.
+pub fn next_url(host: &str, page_size: u64, page: u64, token: &str) -> String {
+    format!("{host}{PATH}?PageSize={page_size}&Page={page}&PageToken={token}")
+}
+
+pub fn sids(participants: &[twilio_conversations::Participant]) -> Vec<String> {
+    participants
+        .iter()
+        .map(|p| p.sid.as_ref().unwrap().to_string())
+        .collect()
+}
+
+pub fn expected_sids(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|n| format!("MB{n:032x}")).collect()
+}
