@@ -34,6 +34,8 @@ pub mod models;
 mod pagination;
 mod retry;
 pub mod sid;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod transport;
 
 pub use auth::Credentials;

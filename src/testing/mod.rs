@@ -1,0 +1,492 @@
+//! A faithful fake of the endpoint for offline tests (feature `testing`).
+//!
+//! [`FakeServer`] runs in-process on `127.0.0.1` (ephemeral port) and behaves as the API is
+//! documented: Basic auth (401, code 20003), 404 (code 20404) for an unknown service or
+//! conversation, `PageSize` 1..=100 (default 50), `meta` shaped as Twilio shapes it with
+//! `PageToken` next/previous URLs pointing at itself, `null` on the last page. Faults can be
+//! scripted for retry tests, and every request is recorded.
+//!
+//! ```
+//! use futures_util::TryStreamExt;
+//! use twilio_conversations::{testing::{self, FakeServer}, Client, ConversationSid, ServiceSid};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // In a downstream crate's test:
+//! let fake = FakeServer::start().await?;
+//! let service: ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+//! let conversation: ConversationSid = "CH0123456789abcdef0123456789abcdef".parse()?;
+//! fake.add_conversation(&service, conversation.as_str(), testing::participants(&service, &conversation, 120, 7));
+//! fake.fail_next(429, Some(0)); // the first request is rate-limited, then retried
+//!
+//! let client = Client::builder().base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+//! let sms = client
+//!     .participants(&service, conversation.as_str())
+//!     .page_size(50)
+//!     .stream()
+//!     .try_filter(|p| std::future::ready(p.messaging_binding.is_some()))
+//!     .try_collect::<Vec<_>>()
+//!     .await?;
+//! assert_eq!(sms.len(), 60);
+//! let requests = fake.requests();
+//! assert_eq!(requests.len(), 4); // 429, then pages 0, 1 and 2
+//! assert!(requests.iter().all(|r| r.authorized));
+//! assert_eq!(requests[2].query_value("PageToken"), Some("PT00000032"));
+//! # Ok(()) }
+//! ```
+
+mod generate;
+
+use std::{
+    collections::{HashMap, VecDeque},
+    fmt,
+    net::SocketAddr,
+    sync::{Arc, Mutex, PoisonError, RwLock},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{body::Incoming, header, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::{net::TcpListener, task::JoinSet};
+
+pub use generate::{participants, FAKE_ACCOUNT_SID};
+
+use crate::{auth::Credentials, models::Participant, sid::ServiceSid};
+
+/// The fake's Auth Token; not a secret, it only opens the fake.
+const FAKE_AUTH_TOKEN: &str = "fake-auth-token";
+
+/// A scripted misbehaviour, served instead of (or before) the next answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer with this status and Twilio's error body, with `Retry-After: secs` if given.
+    Status {
+        /// The HTTP status, e.g. 429 or 503.
+        status: u16,
+        /// The `Retry-After` header in seconds.
+        retry_after: Option<u64>,
+    },
+    /// Wait this long, then answer normally.
+    Delay(Duration),
+    /// Close the connection without answering.
+    Drop,
+}
+
+/// One request the fake received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// The HTTP method.
+    pub method: String,
+    /// The path as sent (percent-encoded).
+    pub path: String,
+    /// The decoded query pairs, in order.
+    pub query: Vec<(String, String)>,
+    /// Whether an `Authorization` header was present.
+    pub has_credentials: bool,
+    /// Whether it matched the fake's credentials.
+    pub authorized: bool,
+}
+
+impl RecordedRequest {
+    /// The first value of query parameter `key`.
+    pub fn query_value(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An in-process fake of *List Service Conversation Participants*; stops when dropped.
+pub struct FakeServer {
+    state: Arc<State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl fmt::Debug for FakeServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeServer")
+            .field("base_url", &self.state.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FakeServer {
+    /// Binds `127.0.0.1` on an ephemeral port and starts serving on the current Tokio runtime.
+    ///
+    /// # Errors
+    /// The I/O error if the port cannot be bound.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let credentials = fake_credentials();
+        let authorization = credentials
+            .authorization()
+            .ok()
+            .and_then(|value| value.to_str().ok().map(str::to_owned))
+            .unwrap_or_default();
+        let state = Arc::new(State {
+            base_url,
+            authorization,
+            conversations: RwLock::default(),
+            faults: Mutex::default(),
+            requests: Mutex::default(),
+        });
+        let task = tokio::spawn(accept_loop(listener, state.clone()));
+        Ok(Self { state, task })
+    }
+
+    /// The URL to give [`crate::ClientBuilder::base_url`].
+    pub fn base_url(&self) -> &str {
+        &self.state.base_url
+    }
+
+    /// Credentials the fake accepts.
+    pub fn credentials(&self) -> Credentials {
+        fake_credentials()
+    }
+
+    /// Serves `participants` for `conversation` (a `CH…` SID or a unique name) in `service`,
+    /// replacing any earlier ones. Each participant is encoded once, here.
+    pub fn add_conversation(
+        &self,
+        service: &ServiceSid,
+        conversation: &str,
+        participants: impl IntoIterator<Item = Participant>,
+    ) {
+        let items = participants
+            .into_iter()
+            .map(|p| {
+                serde_json::to_string(&p)
+                    .unwrap_or_default()
+                    .into_boxed_str()
+            })
+            .collect();
+        let conversation_data = Arc::new(Conversation {
+            items,
+            pages: Mutex::default(),
+        });
+        self.state
+            .conversations
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                (service.to_string(), conversation.to_owned()),
+                conversation_data,
+            );
+    }
+
+    /// Answers the next request with `status` (and `Retry-After: secs`), then carries on.
+    pub fn fail_next(&self, status: u16, retry_after: Option<u64>) {
+        self.inject(
+            Fault::Status {
+                status,
+                retry_after,
+            },
+            1,
+        );
+    }
+
+    /// Applies `fault` to each of the next `times` requests (after those already scripted).
+    pub fn inject(&self, fault: Fault, times: usize) {
+        let mut faults = self
+            .state
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        faults.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+fn fake_credentials() -> Credentials {
+    Credentials::auth_token(
+        FAKE_ACCOUNT_SID.parse().expect("valid constant SID"),
+        FAKE_AUTH_TOKEN,
+    )
+}
+
+struct State {
+    base_url: String,
+    authorization: String,
+    conversations: RwLock<HashMap<(String, String), Arc<Conversation>>>,
+    faults: Mutex<VecDeque<Fault>>,
+    requests: Mutex<Vec<RecordedRequest>>,
+}
+
+struct Conversation {
+    /// Each participant's JSON, encoded once.
+    items: Vec<Box<str>>,
+    /// Rendered page bodies by (page size, first item, page index).
+    pages: Mutex<HashMap<(usize, usize, u64), Bytes>>,
+}
+
+async fn accept_loop(listener: TcpListener, state: Arc<State>) {
+    // Connection tasks live in the set, so aborting this task closes them too.
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                let state = state.clone();
+                async move { state.handle(request).await }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+/// Closes the connection without an answer (the `Drop` fault).
+#[derive(Debug)]
+struct Dropped;
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped by a scripted fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+type Answer = Result<Response<Full<Bytes>>, Dropped>;
+
+impl State {
+    async fn handle(&self, request: Request<Incoming>) -> Answer {
+        let query: Vec<(String, String)> =
+            url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect();
+        let sent = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let authorized = sent == Some(self.authorization.as_str());
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(RecordedRequest {
+                method: request.method().to_string(),
+                path: request.uri().path().to_owned(),
+                query: query.clone(),
+                has_credentials: sent.is_some(),
+                authorized,
+            });
+
+        let fault = self
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front();
+        match fault {
+            Some(Fault::Status {
+                status,
+                retry_after,
+            }) => {
+                let code = if status == 429 { Some(20429) } else { None };
+                let mut response = error(status, code, "Scripted failure");
+                if let Some(secs) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, secs.into());
+                }
+                return Ok(response);
+            }
+            Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+            Some(Fault::Drop) => return Err(Dropped),
+            None => {}
+        }
+        if request.method() != hyper::Method::GET {
+            return Ok(error(405, None, "Method not allowed"));
+        }
+        if !authorized {
+            return Ok(error(401, Some(20003), "Authenticate"));
+        }
+        Ok(self.list(request.uri().path(), &query))
+    }
+
+    fn list(&self, path: &str, query: &[(String, String)]) -> Response<Full<Bytes>> {
+        let not_found = || {
+            error(
+                404,
+                Some(20404),
+                &format!("The requested resource {path} was not found"),
+            )
+        };
+        let Some((service, conversation)) = parse_path(path) else {
+            return not_found();
+        };
+        let Some(found) = self
+            .conversations
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(service, conversation))
+            .cloned()
+        else {
+            return not_found();
+        };
+        let value = |key: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let size = match value("PageSize").map(str::parse::<usize>) {
+            None => 50,
+            Some(Ok(size @ 1..=100)) => size,
+            Some(_) => return error(400, None, "PageSize must be an integer from 1 to 100"),
+        };
+        let Ok(page) = value("Page").map_or(Ok(0), str::parse::<u64>) else {
+            return error(400, None, "Page must be a non-negative integer");
+        };
+        let start = match value("PageToken") {
+            Some(token) => match parse_token(token) {
+                Some(start) if start <= found.items.len() => start,
+                _ => return error(400, Some(21481), "Invalid PageToken"),
+            },
+            None if page > 0 => {
+                return error(400, Some(70002), "Paged requests must include a PageToken")
+            }
+            None => 0,
+        };
+        let body = found.page(&self.base_url, path, size, start, page);
+        let mut response = Response::new(Full::new(body));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}
+
+impl Conversation {
+    /// The body of the page of `size` items from `start`, rendered once and then cached.
+    fn page(&self, base: &str, path: &str, size: usize, start: usize, page: u64) -> Bytes {
+        let key = (size, start, page);
+        let mut cache = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(body) = cache.get(&key) {
+            return body.clone();
+        }
+        let end = (start + size).min(self.items.len());
+        let url = |page: u64, token: Option<String>| {
+            let mut url = format!("{base}{path}?PageSize={size}&Page={page}");
+            if let Some(token) = token {
+                url.push_str("&PageToken=");
+                url.push_str(&token);
+            }
+            serde_json::Value::String(url).to_string()
+        };
+        let this_token = (page > 0).then(|| format!("PT{start:08x}"));
+        let next = if end < self.items.len() {
+            url(page + 1, Some(format!("PT{end:08x}")))
+        } else {
+            "null".into()
+        };
+        let previous = if page > 0 {
+            url(
+                page - 1,
+                Some(format!("PB{:08x}", start.saturating_sub(size))),
+            )
+        } else {
+            "null".into()
+        };
+        let mut body = format!(
+            "{{\"meta\":{{\"key\":\"participants\",\"url\":{},\"page\":{page},\"page_size\":{size},\
+             \"first_page_url\":{},\"next_page_url\":{next},\"previous_page_url\":{previous}}},\
+             \"participants\":[",
+            url(page, this_token),
+            url(0, None),
+        );
+        for (i, item) in self.items[start..end].iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(item);
+        }
+        body.push_str("]}");
+        let body = Bytes::from(body);
+        cache.insert(key, body.clone());
+        body
+    }
+}
+
+/// `/v1/Services/{service}/Conversations/{conversation}/Participants`, decoded.
+fn parse_path(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/v1/Services/")?;
+    let (service, rest) = rest.split_once("/Conversations/")?;
+    let conversation = rest.strip_suffix("/Participants")?;
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .ok()
+            .map(|v| v.into_owned())
+    };
+    Some((decode(service)?, decode(conversation)?))
+}
+
+/// `PT`/`PB` followed by the hexadecimal index of the page's first item.
+fn parse_token(token: &str) -> Option<usize> {
+    let hex = token
+        .strip_prefix("PT")
+        .or_else(|| token.strip_prefix("PB"))?;
+    usize::from_str_radix(hex, 16).ok()
+}
+
+/// Twilio's JSON error body with `status`.
+fn error(status: u16, code: Option<i64>, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({
+        "code": code,
+        "message": message,
+        "more_info": code.map(|c| format!("https://www.twilio.com/docs/errors/{c}")),
+        "status": status,
+    });
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_tokens() {
+        assert_eq!(
+            parse_path("/v1/Services/IS1/Conversations/support%2Fa%20b/Participants"),
+            Some(("IS1".into(), "support/a b".into()))
+        );
+        assert_eq!(parse_path("/v1/Services/IS1/Conversations/CH1"), None);
+        assert_eq!(parse_token("PT00000032"), Some(50));
+        assert_eq!(parse_token("PB0"), Some(0));
+        assert_eq!(parse_token("XX1"), None);
+    }
+}

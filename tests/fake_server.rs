@@ -1,0 +1,192 @@
+//! The `testing` feature's fake server behaves as the endpoint is documented.
+
+mod common;
+
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use twilio_conversations::{
+    testing::{self, FakeServer, Fault},
+    Client, ConversationSid, Credentials, Error, RetryPolicy,
+};
+
+fn conversation() -> ConversationSid {
+    common::CONVERSATION.parse().unwrap()
+}
+
+async fn fake_with(count: usize) -> FakeServer {
+    let fake = FakeServer::start().await.unwrap();
+    let people = testing::participants(&common::service(), &conversation(), count, 42);
+    fake.add_conversation(&common::service(), common::CONVERSATION, people);
+    fake
+}
+
+fn client_for(fake: &FakeServer, retry: RetryPolicy) -> Client {
+    Client::builder()
+        .base_url(fake.base_url())
+        .credentials(fake.credentials())
+        .timeout(Duration::from_millis(500))
+        .retry_policy(retry)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serves_generated_participants_in_pages() {
+    let fake = fake_with(120).await;
+    let client = client_for(&fake, RetryPolicy::none());
+    let expected = testing::participants(&common::service(), &conversation(), 120, 42);
+    let got = client
+        .participants(&common::service(), common::CONVERSATION)
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(got, expected, "every field survives encode + decode");
+    let requests = fake.requests();
+    let queries: Vec<_> = requests
+        .iter()
+        .map(|r| (r.query_value("Page"), r.query_value("PageToken")))
+        .collect();
+    assert_eq!(
+        queries,
+        [
+            (None, None),
+            (Some("1"), Some("PT00000032")),
+            (Some("2"), Some("PT00000064"))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn page_meta_is_shaped_like_twilio() {
+    let fake = fake_with(3).await;
+    let client = client_for(&fake, RetryPolicy::none());
+    let first = client
+        .participants(&common::service(), common::CONVERSATION)
+        .page_size(2)
+        .first_page()
+        .await
+        .unwrap();
+    let path = format!("{}{}", fake.base_url(), common::PATH);
+    assert_eq!(first.meta.key, "participants");
+    assert_eq!(first.meta.page, 0);
+    assert_eq!(first.meta.page_size, 2);
+    assert_eq!(first.meta.url, format!("{path}?PageSize=2&Page=0"));
+    assert_eq!(
+        first.meta.first_page_url,
+        format!("{path}?PageSize=2&Page=0")
+    );
+    assert_eq!(
+        first.meta.next_page_url,
+        Some(format!("{path}?PageSize=2&Page=1&PageToken=PT00000002"))
+    );
+    assert_eq!(first.meta.previous_page_url, None);
+    let last = first.next_page(&client).await.unwrap().unwrap();
+    assert_eq!(last.participants.len(), 1);
+    assert_eq!(last.meta.next_page_url, None);
+    assert_eq!(
+        last.meta.previous_page_url,
+        Some(format!("{path}?PageSize=2&Page=0&PageToken=PB00000000"))
+    );
+}
+
+#[tokio::test]
+async fn rejects_bad_credentials_and_unknown_conversations() {
+    let fake = fake_with(1).await;
+    let wrong = Client::builder()
+        .base_url(fake.base_url())
+        .credentials(Credentials::auth_token(
+            testing::FAKE_ACCOUNT_SID.parse().unwrap(),
+            "wrong",
+        ))
+        .build()
+        .unwrap();
+    let err = wrong
+        .participants(&common::service(), common::CONVERSATION)
+        .list()
+        .await
+        .unwrap_err();
+    assert_eq!((err.status(), err.twilio_code()), (Some(401), Some(20003)));
+
+    let client = client_for(&fake, RetryPolicy::none());
+    let err = client
+        .participants(&common::service(), "CHffffffffffffffffffffffffffffffff")
+        .list()
+        .await
+        .unwrap_err();
+    assert_eq!((err.status(), err.twilio_code()), (Some(404), Some(20404)));
+    let recorded = fake.requests();
+    assert!(recorded[0].has_credentials && !recorded[0].authorized);
+    assert!(recorded[1].authorized);
+}
+
+#[tokio::test]
+async fn scripted_faults_are_retried() {
+    let fake = fake_with(5).await;
+    fake.inject(
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        2,
+    );
+    fake.inject(Fault::Drop, 1);
+    fake.inject(Fault::Delay(Duration::from_millis(5)), 1);
+    let retry = RetryPolicy::default()
+        .max_retries(4)
+        .initial_delay(Duration::from_millis(1));
+    let got = client_for(&fake, retry)
+        .participants(&common::service(), common::CONVERSATION)
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 5);
+    assert_eq!(
+        fake.requests().len(),
+        4,
+        "503, 503, dropped, delayed-then-served"
+    );
+}
+
+#[tokio::test]
+async fn faults_beyond_the_retry_budget_surface_with_the_attempt_count() {
+    let fake = fake_with(5).await;
+    fake.inject(
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        10,
+    );
+    let retry = RetryPolicy::default()
+        .max_retries(2)
+        .initial_delay(Duration::from_millis(1));
+    let err = client_for(&fake, retry)
+        .participants(&common::service(), common::CONVERSATION)
+        .list()
+        .await
+        .unwrap_err();
+    match err {
+        Error::Api(api) => assert_eq!((api.status, api.attempts), (503, 3)),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+    assert_eq!(fake.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn stream_can_be_consumed_lazily() {
+    let fake = fake_with(250).await;
+    let client = client_for(&fake, RetryPolicy::none());
+    let mut stream = client
+        .participants(&common::service(), common::CONVERSATION)
+        .page_size(100)
+        .stream();
+    for _ in 0..100 {
+        stream.try_next().await.unwrap().unwrap();
+    }
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "the second page is not fetched before it is needed"
+    );
+}
