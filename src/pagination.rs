@@ -77,6 +77,7 @@ impl ParticipantsRequest {
             items: Vec::new().into_iter(),
             pending: None,
             state,
+            pages: 0,
         }
     }
 
@@ -280,6 +281,7 @@ pub struct ParticipantStream {
     items: std::vec::IntoIter<Participant>,
     pending: Option<PageFuture>,
     state: StreamState,
+    pages: u64,
 }
 
 enum StreamState {
@@ -289,6 +291,13 @@ enum StreamState {
     Invalid(Error),
     /// A page is in flight (the walk travels with it), or the stream has ended.
     Idle,
+}
+
+impl ParticipantStream {
+    /// How many pages have been received so far (for progress displays).
+    pub fn pages_fetched(&self) -> u64 {
+        self.pages
+    }
 }
 
 impl std::fmt::Debug for ParticipantStream {
@@ -316,6 +325,7 @@ impl Stream for ParticipantStream {
                     Ok(page) => page,
                     Err(error) => return Poll::Ready(Some(Err(error))),
                 };
+                this.pages += 1;
                 this.items = page.participants.into_iter();
                 this.state = StreamState::Walking(page.walk);
                 continue;
