@@ -110,7 +110,7 @@ impl ApiError {
             code: body.code,
             message: body.message,
             more_info: body.more_info,
-            details: body.details,
+            details: body.details.unwrap_or_default(),
             body_excerpt: None,
             attempts,
         }
@@ -193,7 +193,7 @@ mod tests {
             message: Some("The requested resource was not found".into()),
             more_info: Some("https://www.twilio.com/docs/errors/20404".into()),
             status: Some(404),
-            details: Default::default(),
+            details: None,
         };
         let err = Error::Api(Box::new(ApiError::from_twilio(404, body, 1)));
         assert_eq!(

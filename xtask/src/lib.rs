@@ -1,0 +1,3 @@
+//! Project tooling behind `cargo xtask`: see `main.rs` for the commands.
+
+pub mod check_spec;
