@@ -82,7 +82,11 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 /// True for transport failures worth repeating: the connection could not be made, broke,
 /// or timed out.
 pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
-    error.is_connect() || error.is_timeout() || error.is_request() || error.is_body()
+    error.is_connect()
+        || error.is_timeout()
+        || error.is_request()
+        || error.is_body()
+        || error.is_decode()
 }
 
 /// Reads `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).

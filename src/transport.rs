@@ -6,8 +6,8 @@
 
 use std::{
     sync::{
-        atomic::{AtomicU16, AtomicU32, Ordering},
-        Arc, Mutex,
+        atomic::{AtomicU16, AtomicU32, AtomicUsize, Ordering},
+        Arc,
     },
     time::{Instant, SystemTime},
 };
@@ -37,7 +37,8 @@ pub struct Transport {
 pub(crate) struct CallRecord {
     attempts: AtomicU32,
     status: AtomicU16,
-    oversized: Mutex<Option<usize>>,
+    /// The size of the last attempt's body when it was over the limit; 0 otherwise.
+    oversized: AtomicUsize,
 }
 
 impl CallRecord {
@@ -56,7 +57,10 @@ impl CallRecord {
 
     /// The size of a body that exceeded [`MAX_BODY_BYTES`], if one did.
     pub(crate) fn oversized(&self) -> Option<usize> {
-        *self.oversized.lock().unwrap_or_else(|e| e.into_inner())
+        match self.oversized.load(Ordering::Relaxed) {
+            0 => None,
+            size => Some(size),
+        }
     }
 }
 
@@ -83,7 +87,7 @@ impl ClientHooks<Transport> for generated::Client {
     ) -> Result<(), progenitor_client::Error<E>> {
         match self.inner().record.oversized() {
             Some(size) => Err(progenitor_client::Error::Custom(format!(
-                "the response body exceeds {MAX_BODY_BYTES} bytes ({size} read)"
+                "the response body exceeds {MAX_BODY_BYTES} bytes (at least {size})"
             ))),
             None => Ok(()),
         }
@@ -147,6 +151,7 @@ async fn send_buffered(
     request: reqwest::Request,
     record: &CallRecord,
 ) -> reqwest::Result<reqwest::Response> {
+    record.oversized.store(0, Ordering::Relaxed);
     let mut response = client.execute(request).await?;
     record
         .status
@@ -154,17 +159,23 @@ async fn send_buffered(
     let status = response.status();
     let version = response.version();
     let headers = std::mem::take(response.headers_mut());
-    let declared = response.content_length().unwrap_or(0) as usize;
-    let mut body = Vec::with_capacity(declared.min(MAX_BODY_BYTES));
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            *record.oversized.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(body.len() + chunk.len());
-            body.clear();
-            break;
+    let declared = usize::try_from(response.content_length().unwrap_or(0)).unwrap_or(usize::MAX);
+    let mut oversized = (declared > MAX_BODY_BYTES).then_some(declared);
+    let mut body = Vec::new();
+    if oversized.is_none() {
+        body.reserve(declared);
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                oversized = Some(body.len() + chunk.len());
+                body = Vec::new();
+                break;
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
     }
+    record
+        .oversized
+        .store(oversized.unwrap_or(0), Ordering::Relaxed);
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;

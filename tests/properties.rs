@@ -1,0 +1,130 @@
+//! Property tests: SID parsing agrees with the spec's pattern, and no input makes the page
+//! decoder panic. This is the bounded fuzz run CI does (set `FUZZ_CASES` for a longer one).
+
+mod common;
+
+use proptest::prelude::*;
+use serde_json::Value;
+use twilio_conversations::{models::decode_page, Error, ServiceSid};
+
+fn cases(default: u32) -> ProptestConfig {
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// `^IS[0-9a-fA-F]{32}$`, written independently of `src/sid.rs`.
+fn matches_pattern(s: &str) -> bool {
+    s.len() == 34
+        && s.starts_with("IS")
+        && s[2..]
+            .chars()
+            .all(|c| matches!(c, '0'..='9' | 'a'..='f' | 'A'..='F'))
+}
+
+/// Any JSON value, nested a few levels.
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        ".{0,40}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            prop::collection::btree_map(".{0,12}", inner, 0..8)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A valid page with 3 participants, for mutation.
+fn valid_page() -> Value {
+    common::page(
+        0..3,
+        0,
+        3,
+        Some("https://conversations.twilio.com/x?PageToken=PT3&Page=1".into()),
+    )
+}
+
+const FIELDS: [&str; 13] = [
+    "sid",
+    "url",
+    "identity",
+    "role_sid",
+    "attributes",
+    "account_sid",
+    "date_created",
+    "date_updated",
+    "chat_service_sid",
+    "conversation_sid",
+    "messaging_binding",
+    "last_read_timestamp",
+    "last_read_message_index",
+];
+
+proptest! {
+    #![proptest_config(cases(2_000))]
+
+    #[test]
+    fn every_matching_string_parses(s in "IS[0-9a-fA-F]{32}") {
+        let sid: ServiceSid = s.parse().unwrap();
+        prop_assert_eq!(sid.as_str(), s.as_str());
+    }
+
+    #[test]
+    fn nothing_else_parses(s in "\\PC{0,40}") {
+        prop_assert_eq!(s.parse::<ServiceSid>().is_ok(), matches_pattern(&s));
+    }
+
+    #[test]
+    fn one_changed_character_is_judged_like_the_pattern(
+        s in "IS[0-9a-fA-F]{32}",
+        at in 0usize..34,
+        c in any::<char>(),
+    ) {
+        let mut chars: Vec<char> = s.chars().collect();
+        chars[at] = c;
+        let mutated: String = chars.into_iter().collect();
+        prop_assert_eq!(mutated.parse::<ServiceSid>().is_ok(), matches_pattern(&mutated));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let _ = decode_page(&bytes);
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(value in json_value()) {
+        let result = decode_page(value.to_string().as_bytes());
+        let is_decode_error = matches!(result, Err(Error::Decode { .. }));
+        prop_assert!(is_decode_error);
+    }
+
+    #[test]
+    fn a_mutated_field_is_decoded_or_named(
+        index in 0usize..3,
+        field in prop::sample::select(&FIELDS[..]),
+        value in json_value(),
+    ) {
+        let mut page = valid_page();
+        page["participants"][index][field] = value;
+        match decode_page(page.to_string().as_bytes()) {
+            Ok(decoded) => prop_assert_eq!(decoded.participants.len(), 3),
+            Err(Error::Decode { path, .. }) => {
+                let prefix = format!("participants[{index}].{field}");
+                prop_assert!(path.starts_with(&prefix), "{} does not name {}", path, prefix);
+            }
+            Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+        }
+    }
+}
