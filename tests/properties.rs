@@ -21,11 +21,11 @@ fn cases(default: u32) -> ProptestConfig {
 
 /// `^IS[0-9a-fA-F]{32}$`, written independently of `src/sid.rs`.
 fn matches_pattern(s: &str) -> bool {
+    // 32 hexadecimal digits are exactly one u128; from_str_radix also takes a leading '+'.
     s.len() == 34
         && s.starts_with("IS")
-        && s[2..]
-            .chars()
-            .all(|c| matches!(c, '0'..='9' | 'a'..='f' | 'A'..='F'))
+        && !s[2..].starts_with('+')
+        && u128::from_str_radix(&s[2..], 16).is_ok()
 }
 
 /// Any JSON value, nested a few levels.
