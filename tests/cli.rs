@@ -3,34 +3,52 @@
 mod common;
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Command, Output},
     sync::OnceLock,
+    time::SystemTime,
 };
 
 use common::*;
 use httpmock::MockServer;
 use serde_json::Value;
 
-/// The example's binary, rebuilt once per run so it is never stale (a no-op when
-/// `cargo test` has just built it).
+/// The example's binary. `cargo test` builds it before the tests run; when it is missing
+/// or older than its sources (e.g. `cargo test --test cli` after an edit), build it here.
 fn binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let built = Command::new(cargo)
-                .args(["build", "--quiet", "--example", "participants"])
-                .status()
-                .unwrap();
-            assert!(built.success(), "could not build the example");
             let deps = std::env::current_exe().unwrap();
             let target = deps.parent().unwrap().parent().unwrap();
-            target
+            let binary = target
                 .join("examples")
-                .join(format!("participants{}", std::env::consts::EXE_SUFFIX))
+                .join(format!("participants{}", std::env::consts::EXE_SUFFIX));
+            let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+            let sources = ["src", "examples", "openapi", "Cargo.toml"].map(|p| root.join(p));
+            let built = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+            if built.is_none_or(|at| sources.iter().any(|s| newest(s) > at)) {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+                let status = Command::new(cargo)
+                    .args(["build", "--quiet", "--example", "participants"])
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "could not build the example");
+            }
+            binary
         })
         .clone()
+}
+
+/// The newest modification time of a file or anything under a directory.
+fn newest(path: &Path) -> SystemTime {
+    let own = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let children = std::fs::read_dir(path).into_iter().flatten().flatten();
+    children
+        .map(|entry| newest(&entry.path()))
+        .fold(own, SystemTime::max)
 }
 
 fn participants_cli(args: &[&str]) -> Output {

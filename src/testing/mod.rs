@@ -56,7 +56,7 @@ pub use generate::{participants, FAKE_ACCOUNT_SID};
 use crate::{auth::Credentials, models::Participant, sid::ServiceSid};
 
 /// The fake's Auth Token; not a secret, it only opens the fake.
-const FAKE_AUTH_TOKEN: &str = "fake-auth-token";
+pub const FAKE_AUTH_TOKEN: &str = "fake-auth-token";
 
 /// A scripted misbehaviour, served instead of (or before) the next answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -217,7 +217,8 @@ impl FakeServer {
     }
 }
 
-fn fake_credentials() -> Credentials {
+/// The credentials every [`FakeServer`] accepts ([`FAKE_ACCOUNT_SID`], [`FAKE_AUTH_TOKEN`]).
+pub fn fake_credentials() -> Credentials {
     Credentials::auth_token(
         FAKE_ACCOUNT_SID.parse().expect("valid constant SID"),
         FAKE_AUTH_TOKEN,

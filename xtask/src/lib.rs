@@ -1,3 +1,4 @@
 //! Project tooling behind `cargo xtask`: see `main.rs` for the commands.
 
+pub mod bench;
 pub mod check_spec;

@@ -1,15 +1,48 @@
 //! `cargo xtask <command>`: project tooling (alias in `.cargo/config.toml`).
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    path::PathBuf,
+    process::ExitCode,
+    sync::atomic::Ordering,
+};
 
-use xtask::check_spec;
+use xtask::{bench, check_spec};
 
 const COMMANDS: &str = "\
 Usage: cargo xtask <command>
 
 Commands:
   check-spec   the spec, its documented examples and the generated types agree
+  bench        stream() vs a minimal reqwest + serde_json loop, and memory flatness
+               [--participants N (100000)] [--runs N (5)] [--no-memory]
 ";
+
+/// Counts bytes allocated, for the benchmark's bytes-per-participant figure.
+struct Counting;
+
+// SAFETY: defers every call to the system allocator unchanged; only adds a counter.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bench::ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bench::ALLOCATED.fetch_add(new_size as u64, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -18,8 +51,28 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+fn bench_options(args: &[String]) -> Result<bench::Options, String> {
+    let mut options = bench::Options::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut number = |name: &str| -> Result<usize, String> {
+            args.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} takes a number"))
+        };
+        match arg.as_str() {
+            "--participants" => options.participants = number("--participants")?,
+            "--runs" => options.runs = number("--runs")?.max(1),
+            "--no-memory" => options.memory = false,
+            other => return Err(format!("unknown bench option {other:?}")),
+        }
+    }
+    Ok(options)
+}
+
 fn main() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
         Some("check-spec") => {
             let report = check_spec::run(&check_spec::Inputs::for_repo(&workspace_root()));
             for problem in &report.problems {
@@ -32,6 +85,36 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        // Timing unoptimized code says nothing: a debug xtask hands over to a release one.
+        Some("bench") if cfg!(debug_assertions) => {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
+                .args(&args)
+                .status();
+            match status {
+                Ok(status) if status.success() => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
+            }
+        }
+        Some("bench") => match bench_options(&args[1..]) {
+            Ok(options) => {
+                bench::run(&options, &workspace_root());
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("{message}\n\n{COMMANDS}");
+                ExitCode::from(2)
+            }
+        },
+        // The child side of the benchmark's memory comparison.
+        Some("bench-probe") => match (args.get(1), args.get(2).and_then(|n| n.parse().ok())) {
+            (Some(base_url), Some(count)) => {
+                bench::probe_main(base_url, count);
+                ExitCode::SUCCESS
+            }
+            _ => ExitCode::from(2),
+        },
         None | Some("help" | "--help" | "-h") => {
             print!("{COMMANDS}");
             ExitCode::SUCCESS
