@@ -273,13 +273,50 @@ fn token_hash(token: &str) -> u64 {
     hasher.finish()
 }
 
-type PageFuture = Pin<Box<dyn Future<Output = Result<Page>> + Send>>;
+/// A page request under way. Inside a Tokio runtime it runs as its own task, so the next
+/// page downloads and decodes while the caller works through the current one; elsewhere it
+/// is polled in place. Dropping it cancels the request.
+enum InFlight {
+    Spawned(tokio::task::JoinHandle<Result<Page>>),
+    Local(Pin<Box<dyn Future<Output = Result<Page>> + Send>>),
+}
+
+impl InFlight {
+    fn start(fetch: impl Future<Output = Result<Page>> + Send + 'static) -> Self {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => InFlight::Spawned(runtime.spawn(fetch)),
+            Err(_) => InFlight::Local(Box::pin(fetch)),
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Page>> {
+        match self {
+            InFlight::Spawned(task) => Pin::new(task).poll(cx).map(|joined| {
+                joined.unwrap_or_else(|e| {
+                    Err(Error::Pagination(format!("the page request stopped: {e}")))
+                })
+            }),
+            InFlight::Local(fetch) => fetch.as_mut().poll(cx),
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let InFlight::Spawned(task) = self {
+            task.abort();
+        }
+    }
+}
 
 /// An auto-paginating stream of participants; see [`ParticipantsRequest::stream`].
+///
+/// While the caller consumes one page, the next one (if the limit needs it) is already
+/// being fetched: at most one request is in flight and at most two pages are in memory.
 #[must_use = "streams do nothing unless polled"]
 pub struct ParticipantStream {
     items: std::vec::IntoIter<Participant>,
-    pending: Option<PageFuture>,
+    pending: Option<InFlight>,
     state: StreamState,
     pages: u64,
 }
@@ -297,6 +334,24 @@ impl ParticipantStream {
     /// How many pages have been received so far (for progress displays).
     pub fn pages_fetched(&self) -> u64 {
         self.pages
+    }
+
+    /// Starts fetching the next page if there is one; an end or an error is left in the
+    /// state, to be reported once the buffered participants are consumed.
+    fn start_next(&mut self) {
+        let StreamState::Walking(walk) = &mut self.state else {
+            return;
+        };
+        if !matches!(walk.next, Next::Query(_)) {
+            return;
+        }
+        let StreamState::Walking(mut walk) = std::mem::replace(&mut self.state, StreamState::Idle)
+        else {
+            return;
+        };
+        if let Next::Query(query) = std::mem::replace(&mut walk.next, Next::End) {
+            self.pending = Some(InFlight::start(walk.fetch(query)));
+        }
     }
 }
 
@@ -319,7 +374,7 @@ impl Stream for ParticipantStream {
                 return Poll::Ready(Some(Ok(participant)));
             }
             if let Some(pending) = this.pending.as_mut() {
-                let result = std::task::ready!(pending.as_mut().poll(cx));
+                let result = std::task::ready!(pending.poll(cx));
                 this.pending = None;
                 let page = match result {
                     Ok(page) => page,
@@ -328,16 +383,19 @@ impl Stream for ParticipantStream {
                 this.pages += 1;
                 this.items = page.participants.into_iter();
                 this.state = StreamState::Walking(page.walk);
+                this.start_next();
+                continue;
+            }
+            this.start_next();
+            if this.pending.is_some() {
                 continue;
             }
             match std::mem::replace(&mut this.state, StreamState::Idle) {
-                StreamState::Walking(mut walk) => {
-                    match std::mem::replace(&mut walk.next, Next::End).into_query() {
-                        Ok(Some(query)) => this.pending = Some(Box::pin(walk.fetch(query))),
-                        Ok(None) => return Poll::Ready(None),
-                        Err(error) => return Poll::Ready(Some(Err(error))),
-                    }
-                }
+                // start_next left no query: the walk is at its end or broken.
+                StreamState::Walking(walk) => match walk.next.into_query() {
+                    Ok(_) => return Poll::Ready(None),
+                    Err(error) => return Poll::Ready(Some(Err(error))),
+                },
                 StreamState::Invalid(error) => return Poll::Ready(Some(Err(error))),
                 StreamState::Idle => return Poll::Ready(None),
             }

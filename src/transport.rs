@@ -159,23 +159,29 @@ async fn send_buffered(
     let status = response.status();
     let version = response.version();
     let headers = std::mem::take(response.headers_mut());
-    let declared = usize::try_from(response.content_length().unwrap_or(0)).unwrap_or(usize::MAX);
-    let mut oversized = (declared > MAX_BODY_BYTES).then_some(declared);
-    let mut body = Vec::new();
-    if oversized.is_none() {
-        body.reserve(declared);
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                oversized = Some(body.len() + chunk.len());
-                body = Vec::new();
-                break;
+    // With a declared length (hyper enforces it) read the body in one go, as any client
+    // would; without one, read chunk by chunk and stop at the limit.
+    let (body, oversized) = match response.content_length() {
+        Some(length) if length > MAX_BODY_BYTES as u64 => (reqwest::Body::from(Vec::new()), length),
+        Some(_) => (reqwest::Body::from(response.bytes().await?), 0),
+        None => {
+            let mut body = Vec::new();
+            let mut oversized = 0;
+            while let Some(chunk) = response.chunk().await? {
+                if body.len() + chunk.len() > MAX_BODY_BYTES {
+                    oversized = body.len() + chunk.len();
+                    body = Vec::new();
+                    break;
+                }
+                body.extend_from_slice(&chunk);
             }
-            body.extend_from_slice(&chunk);
+            (reqwest::Body::from(body), oversized as u64)
         }
-    }
-    record
-        .oversized
-        .store(oversized.unwrap_or(0), Ordering::Relaxed);
+    };
+    record.oversized.store(
+        usize::try_from(oversized).unwrap_or(usize::MAX),
+        Ordering::Relaxed,
+    );
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;

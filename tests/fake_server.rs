@@ -174,7 +174,7 @@ async fn faults_beyond_the_retry_budget_surface_with_the_attempt_count() {
 }
 
 #[tokio::test]
-async fn stream_can_be_consumed_lazily() {
+async fn stream_prefetches_one_page_and_never_past_the_limit() {
     let fake = fake_with(250).await;
     let client = client_for(&fake, RetryPolicy::none());
     let mut stream = client
@@ -184,9 +184,39 @@ async fn stream_can_be_consumed_lazily() {
     for _ in 0..100 {
         stream.try_next().await.unwrap().unwrap();
     }
-    assert_eq!(
-        fake.requests().len(),
-        1,
-        "the second page is not fetched before it is needed"
-    );
+    let seen = fake.requests().len();
+    assert!(seen <= 2, "at most one page ahead, saw {seen} requests");
+    let rest: Vec<_> = stream.try_collect().await.unwrap();
+    assert_eq!(rest.len(), 150);
+    assert_eq!(fake.requests().len(), 3);
+
+    // A limit that one page satisfies: the second page is never requested.
+    let fake = fake_with(250).await;
+    let client = client_for(&fake, RetryPolicy::none());
+    let got = client
+        .participants(&common::service(), common::CONVERSATION)
+        .page_size(100)
+        .limit(100)
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 100);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[test]
+fn stream_works_outside_a_tokio_context_for_invalid_input() {
+    // No runtime: the stream must not panic; invalid input is reported without a request.
+    let client = Client::builder()
+        .base_url("http://127.0.0.1:9")
+        .credentials(testing::fake_credentials())
+        .build()
+        .unwrap();
+    let mut stream = client
+        .participants(&common::service(), common::CONVERSATION)
+        .page_size(0)
+        .stream();
+    let first = futures_util::FutureExt::now_or_never(stream.try_next());
+    assert!(matches!(first, Some(Err(Error::InvalidInput { .. }))));
 }

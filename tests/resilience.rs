@@ -216,6 +216,8 @@ enum Behaviour {
     Silent,
     /// Declare a body larger than the client reads.
     Huge,
+    /// Send a larger body than the client reads, chunked, with no declared length.
+    HugeChunked,
     /// Answer 200 with this exact body and content type.
     Reply(&'static str, &'static str),
 }
@@ -261,6 +263,16 @@ async fn raw_server(fault: Behaviour, faulty: usize) -> (String, Arc<Mutex<usize
                     Behaviour::Huge => {
                         let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 17000000\r\n\r\n{\"meta\":";
                         let _ = socket.write_all(head.as_bytes()).await;
+                    }
+                    Behaviour::HugeChunked => {
+                        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                        let _ = socket.write_all(head.as_bytes()).await;
+                        let chunk = format!("100000\r\n{}\r\n", " ".repeat(0x100000));
+                        for _ in 0..17 {
+                            if socket.write_all(chunk.as_bytes()).await.is_err() {
+                                return;
+                            }
+                        }
                     }
                     Behaviour::Reply(content_type, "") => {
                         let body = page(0..2, 0, 50, None).to_string();
@@ -351,6 +363,25 @@ async fn a_huge_body_is_refused_without_reading_it() {
     assert_eq!(
         err.to_string(),
         "the response body exceeds 16777216 bytes (at least 17000000)"
+    );
+}
+
+#[tokio::test]
+async fn a_huge_chunked_body_is_cut_off_at_the_limit() {
+    let (base, _) = raw_server(Behaviour::HugeChunked, usize::MAX).await;
+    let err = list(&client_with(
+        &base,
+        fast_retries(0),
+        Duration::from_secs(10),
+    ))
+    .await
+    .unwrap_err();
+    // Where it stops depends on how the bytes arrive; that it stops, and says why, does not.
+    assert!(matches!(err, Error::ResponseTooLarge(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("the response body exceeds 16777216 bytes (at least 16"),
+        "{err}"
     );
 }
 

@@ -77,29 +77,51 @@ fn client(base_url: &str) -> Client {
         .expect("valid client")
 }
 
+/// What the caller does with each participant: nothing, or what `participants -o jsonl`
+/// does (encode it as a JSON line).
+#[derive(Clone, Copy, Debug)]
+enum Work {
+    None,
+    EncodeJsonLine,
+}
+
+fn consume(participant: &twilio_conversations::Participant, work: Work, sink: &mut Vec<u8>) {
+    match work {
+        Work::None => {
+            black_box(participant);
+        }
+        Work::EncodeJsonLine => {
+            sink.clear();
+            serde_json::to_writer(&mut *sink, participant).expect("encode");
+            sink.push(b'\n');
+            black_box(&sink);
+        }
+    }
+}
+
 /// (a) the SDK's stream.
-async fn ours(client: &Client, page_size: u32) -> usize {
+async fn ours(client: &Client, page_size: u32, work: Work) -> usize {
     let (service, conversation) = ids();
-    let mut count = 0;
+    let (mut count, mut sink) = (0, Vec::new());
     let mut stream = client
         .participants(&service, conversation.as_str())
         .page_size(page_size)
         .stream();
     while let Some(participant) = stream.try_next().await.expect("stream") {
-        black_box(&participant);
+        consume(&participant, work, &mut sink);
         count += 1;
     }
     count
 }
 
 /// (b) the floor: one request per page, decode, follow `next_page_url`.
-async fn baseline(http: &reqwest::Client, base_url: &str, page_size: u32) -> usize {
+async fn baseline(http: &reqwest::Client, base_url: &str, page_size: u32, work: Work) -> usize {
     let credentials = testing::fake_credentials();
     let (service, conversation) = ids();
     let mut url = format!(
         "{base_url}/v1/Services/{service}/Conversations/{conversation}/Participants?PageSize={page_size}"
     );
-    let mut count = 0;
+    let (mut count, mut sink) = (0, Vec::new());
     loop {
         let body = http
             .get(&url)
@@ -114,7 +136,7 @@ async fn baseline(http: &reqwest::Client, base_url: &str, page_size: u32) -> usi
             .expect("body");
         let page: ParticipantPage = serde_json::from_slice(&body).expect("decode");
         for participant in page.participants {
-            black_box(&participant);
+            consume(&participant, work, &mut sink);
             count += 1;
         }
         match page.meta.next_page_url {
@@ -175,23 +197,33 @@ async fn throughput(options: &Options) -> Vec<serde_json::Value> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     // Warm up both paths (connections, page cache).
-    ours(&ours_client, 100).await;
-    baseline(&http, server.base_url(), 50).await;
+    ours(&ours_client, 100, Work::None).await;
+    baseline(&http, server.base_url(), 50, Work::None).await;
     println!(
-        "{:>9}  {:>14}  {:>14}  {:>6}  {:>12}  {:>12}",
-        "page size", "ours p/s", "baseline p/s", "ratio", "ours B/p", "baseline B/p"
+        "{:>9}  {:>16}  {:>14}  {:>14}  {:>6}  {:>12}  {:>12}",
+        "page size",
+        "per participant",
+        "ours p/s",
+        "baseline p/s",
+        "ratio",
+        "ours B/p",
+        "baseline B/p"
     );
     let mut rows = Vec::new();
-    for page_size in [50, 100] {
+    for (page_size, work) in [
+        (50, Work::None),
+        (100, Work::None),
+        (100, Work::EncodeJsonLine),
+    ] {
         let (mut ours_s, mut base_s) = (Vec::new(), Vec::new());
         let (mut ours_b, mut base_b) = (0, 0);
         for _ in 0..options.runs {
-            let (s, b) = measure(options.participants, ours(&ours_client, page_size)).await;
+            let (s, b) = measure(options.participants, ours(&ours_client, page_size, work)).await;
             ours_s.push(s);
             ours_b += b;
             let (s, b) = measure(
                 options.participants,
-                baseline(&http, server.base_url(), page_size),
+                baseline(&http, server.base_url(), page_size, work),
             )
             .await;
             base_s.push(s);
@@ -201,14 +233,19 @@ async fn throughput(options: &Options) -> Vec<serde_json::Value> {
         let ours_rate = n / median(&mut ours_s);
         let base_rate = n / median(&mut base_s);
         let per = |bytes: u64| bytes as f64 / (n * options.runs as f64);
+        let work_name = match work {
+            Work::None => "nothing",
+            Work::EncodeJsonLine => "JSON line",
+        };
         println!(
-            "{page_size:>9}  {ours_rate:>14.0}  {base_rate:>14.0}  {:>6.3}  {:>12.0}  {:>12.0}",
+            "{page_size:>9}  {work_name:>16}  {ours_rate:>14.0}  {base_rate:>14.0}  {:>6.3}  {:>12.0}  {:>12.0}",
             ours_rate / base_rate,
             per(ours_b),
             per(base_b)
         );
         rows.push(json!({
             "page_size": page_size,
+            "per_participant_work": work_name,
             "ours_per_second": ours_rate.round(),
             "baseline_per_second": base_rate.round(),
             "ratio": (ours_rate / base_rate * 1000.0).round() / 1000.0,
