@@ -49,3 +49,8 @@ pub use retry::RetryPolicy;
 pub use sid::{
     AccountSid, ApiKeySid, ConversationSid, InvalidSid, ParticipantSid, RoleSid, ServiceSid,
 };
+
+/// The README's Rust examples, compiled as doc tests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
