@@ -153,10 +153,8 @@ async fn send_buffered(
 ) -> reqwest::Result<reqwest::Response> {
     record.oversized.store(0, Ordering::Relaxed);
     let mut response = client.execute(request).await?;
-    record
-        .status
-        .store(response.status().as_u16(), Ordering::Relaxed);
     let status = response.status();
+    record.status.store(status.as_u16(), Ordering::Relaxed);
     let version = response.version();
     let headers = std::mem::take(response.headers_mut());
     // With a declared length (hyper enforces it) read the body in one go, as any client
