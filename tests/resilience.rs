@@ -17,23 +17,6 @@ use tokio::{
 };
 use twilio_conversations::{Client, Error, RetryPolicy};
 
-fn client_with(base_url: &str, retry: RetryPolicy, timeout: Duration) -> Client {
-    Client::builder()
-        .credentials(credentials())
-        .base_url(base_url)
-        .timeout(timeout)
-        .retry_policy(retry)
-        .build()
-        .unwrap()
-}
-
-fn fast_retries(n: u32) -> RetryPolicy {
-    RetryPolicy::default()
-        .max_retries(n)
-        .initial_delay(Duration::from_millis(2))
-        .max_delay(Duration::from_millis(20))
-}
-
 async fn list(client: &Client) -> Result<Vec<twilio_conversations::Participant>, Error> {
     client.participants(&service(), CONVERSATION).list().await
 }

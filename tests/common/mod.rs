@@ -28,19 +28,28 @@ pub fn credentials() -> Credentials {
     Credentials::auth_token(ACCOUNT.parse::<AccountSid>().unwrap(), TOKEN)
 }
 
-/// A client for `base_url` with millisecond retries, so fault tests stay fast.
-pub fn client(base_url: &str) -> Client {
+/// Retries with millisecond backoff, so fault tests stay fast.
+pub fn fast_retries(n: u32) -> RetryPolicy {
+    RetryPolicy::default()
+        .max_retries(n)
+        .initial_delay(Duration::from_millis(2))
+        .max_delay(Duration::from_millis(20))
+}
+
+/// A client for `base_url` with the test credentials, `retry` and `timeout`.
+pub fn client_with(base_url: &str, retry: RetryPolicy, timeout: Duration) -> Client {
     Client::builder()
         .credentials(credentials())
         .base_url(base_url)
-        .timeout(Duration::from_secs(5))
-        .retry_policy(
-            RetryPolicy::default()
-                .initial_delay(Duration::from_millis(2))
-                .max_delay(Duration::from_millis(20)),
-        )
+        .timeout(timeout)
+        .retry_policy(retry)
         .build()
         .unwrap()
+}
+
+/// A client for `base_url` with the default three retries at millisecond backoff.
+pub fn client(base_url: &str) -> Client {
+    client_with(base_url, fast_retries(3), Duration::from_secs(5))
 }
 
 pub fn spec() -> Value {
