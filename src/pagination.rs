@@ -195,6 +195,17 @@ impl Next {
             Next::Broken(why) => Err(Error::Pagination(why)),
         }
     }
+
+    /// Takes the next request, leaving `End`; an end or a broken link stays in place.
+    fn take_query(&mut self) -> Option<PageQuery> {
+        match std::mem::replace(self, Next::End) {
+            Next::Query(query) => Some(query),
+            other => {
+                *self = other;
+                None
+            }
+        }
+    }
 }
 
 impl Walk {
@@ -342,14 +353,10 @@ impl ParticipantStream {
         let StreamState::Walking(walk) = &mut self.state else {
             return;
         };
-        if !matches!(walk.next, Next::Query(_)) {
-            return;
-        }
-        let StreamState::Walking(mut walk) = std::mem::replace(&mut self.state, StreamState::Idle)
-        else {
+        let Some(query) = walk.next.take_query() else {
             return;
         };
-        if let Next::Query(query) = std::mem::replace(&mut walk.next, Next::End) {
+        if let StreamState::Walking(walk) = std::mem::replace(&mut self.state, StreamState::Idle) {
             self.pending = Some(InFlight::start(walk.fetch(query)));
         }
     }
