@@ -163,13 +163,13 @@ async fn run(cli: Cli) -> Result<(), Failure> {
     check_write(out.finish())
 }
 
-/// A client builder from the environment's credentials and the flags.
+/// A client builder from the environment (credentials, region, edge) and the flags, which
+/// take precedence.
 fn configured(
     base_url: Option<String>,
     region: Option<String>,
     edge: Option<String>,
 ) -> Result<twilio_conversations::ClientBuilder, Failure> {
-    let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
     let credentials = match Credentials::from_env() {
         Ok(credentials) => credentials,
         Err(Error::MissingCredentials { missing }) if base_url.is_none() => {
@@ -185,14 +185,14 @@ fn configured(
     };
     let mut builder = Client::builder()
         .credentials(credentials)
-        .timeout(Duration::from_secs(30));
+        .region_and_edge_from_env();
     if let Some(url) = base_url {
         builder = builder.base_url(url);
     }
-    if let Some(region) = region.or_else(|| var("TWILIO_REGION")) {
+    if let Some(region) = region {
         builder = builder.region(region);
     }
-    if let Some(edge) = edge.or_else(|| var("TWILIO_EDGE")) {
+    if let Some(edge) = edge {
         builder = builder.edge(edge);
     }
     Ok(builder)

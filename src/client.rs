@@ -84,15 +84,10 @@ impl Client {
     /// # Errors
     /// [`Error::MissingCredentials`] naming the variables to set, or a configuration error.
     pub fn from_env() -> Result<Self> {
-        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-        let mut builder = Self::builder().credentials(Credentials::from_env()?);
-        if let Some(region) = var("TWILIO_REGION") {
-            builder = builder.region(region);
-        }
-        if let Some(edge) = var("TWILIO_EDGE") {
-            builder = builder.edge(edge);
-        }
-        builder.build()
+        Self::builder()
+            .credentials(Credentials::from_env()?)
+            .region_and_edge_from_env()
+            .build()
     }
 
     /// The participants of a conversation in a Conversation Service; `conversation` is its
@@ -253,6 +248,19 @@ impl ClientBuilder {
     /// A Twilio edge location, e.g. `dublin`; without a region, the region is `us1`.
     pub fn edge(mut self, edge: impl Into<String>) -> Self {
         self.edge = Some(edge.into());
+        self
+    }
+
+    /// Takes the region and edge from `TWILIO_REGION` / `TWILIO_EDGE` where they are set
+    /// and not empty; a later [`region`](Self::region) or [`edge`](Self::edge) overrides them.
+    pub fn region_and_edge_from_env(mut self) -> Self {
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        if let Some(region) = var("TWILIO_REGION") {
+            self.region = Some(region);
+        }
+        if let Some(edge) = var("TWILIO_EDGE") {
+            self.edge = Some(edge);
+        }
         self
     }
 
