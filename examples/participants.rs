@@ -116,8 +116,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             .map_err(|e| Failure::Usage(format!("cannot start the demo server: {e}")))?;
         let service: ServiceSid = DEMO_SERVICE.parse()?;
         let conversation: ConversationSid = DEMO_CONVERSATION.parse()?;
-        let people = testing::participants(&service, &conversation, DEMO_PARTICIPANTS, 2026);
-        fake.add_conversation(&service, conversation.as_str(), people);
+        fake.add_generated(&service, &conversation, DEMO_PARTICIPANTS, 2026);
         eprintln!(
             "demo: a local fake of the API at {} serving {DEMO_PARTICIPANTS} participants",
             fake.base_url()

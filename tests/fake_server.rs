@@ -16,8 +16,7 @@ fn conversation() -> ConversationSid {
 
 async fn fake_with(count: usize) -> FakeServer {
     let fake = FakeServer::start().await.unwrap();
-    let people = testing::participants(&common::service(), &conversation(), count, 42);
-    fake.add_conversation(&common::service(), common::CONVERSATION, people);
+    fake.add_generated(&common::service(), &conversation(), count, 42);
     fake
 }
 

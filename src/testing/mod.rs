@@ -53,7 +53,11 @@ use tokio::{net::TcpListener, task::JoinSet};
 
 pub use generate::{participants, FAKE_ACCOUNT_SID};
 
-use crate::{auth::Credentials, models::Participant, sid::ServiceSid};
+use crate::{
+    auth::Credentials,
+    models::Participant,
+    sid::{ConversationSid, ServiceSid},
+};
 
 /// The fake's Auth Token; not a secret, it only opens the fake.
 pub const FAKE_AUTH_TOKEN: &str = "fake-auth-token";
@@ -184,6 +188,19 @@ impl FakeServer {
                 (service.to_string(), conversation.to_owned()),
                 conversation_data,
             );
+    }
+
+    /// Serves `count` participants from [`participants`] (deterministic from `seed`) for
+    /// `conversation` in `service`.
+    pub fn add_generated(
+        &self,
+        service: &ServiceSid,
+        conversation: &ConversationSid,
+        count: usize,
+        seed: u64,
+    ) {
+        let generated = participants(service, conversation, count, seed);
+        self.add_conversation(service, conversation.as_str(), generated);
     }
 
     /// Answers the next request with `status` (and `Retry-After: secs`), then carries on.

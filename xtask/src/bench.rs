@@ -61,11 +61,7 @@ fn ids() -> (ServiceSid, ConversationSid) {
 async fn fake(participants: usize) -> FakeServer {
     let (service, conversation) = ids();
     let server = FakeServer::start().await.expect("bind 127.0.0.1");
-    server.add_conversation(
-        &service,
-        conversation.as_str(),
-        testing::participants(&service, &conversation, participants, 1),
-    );
+    server.add_generated(&service, &conversation, participants, 1);
     server
 }
 
