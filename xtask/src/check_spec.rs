@@ -88,8 +88,9 @@ pub fn run(inputs: &Inputs) -> Report {
     }
     let examples = collect_examples(&doc);
     report.examples = examples.len();
+    let components = json_schema_components(&doc);
     for example in &examples {
-        validate_example(&doc, example, &mut report.problems);
+        validate_example(&components, example, &mut report.problems);
         round_trip(example, &mut report.problems);
     }
     check_documented(inputs, &examples, &mut report.problems);
@@ -379,18 +380,24 @@ pub fn to_json_schema(schema: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Check 2: the example against its schema.
-fn validate_example(doc: &Value, example: &Example, problems: &mut Vec<String>) {
-    let mut root = to_json_schema(&example.schema);
-    let components: Map<String, Value> = doc
+/// `{"schemas": …}` with every component schema converted, to sit beside each example's
+/// schema so that `#/components/schemas/…` refs resolve.
+fn json_schema_components(doc: &Value) -> Value {
+    let schemas: Map<String, Value> = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object)
         .into_iter()
         .flatten()
         .map(|(name, schema)| (name.clone(), to_json_schema(schema)))
         .collect();
+    json!({ "schemas": schemas })
+}
+
+/// Check 2: the example against its schema.
+fn validate_example(components: &Value, example: &Example, problems: &mut Vec<String>) {
+    let mut root = to_json_schema(&example.schema);
     if let Value::Object(map) = &mut root {
-        map.insert("components".into(), json!({ "schemas": components }));
+        map.insert("components".into(), components.clone());
     }
     let validator = match jsonschema::options()
         .should_validate_formats(true)
