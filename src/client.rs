@@ -1,17 +1,19 @@
-//! The client a user holds: configuration, and one page request through the generated code.
+//! The client a user holds: configuration, and one call through the generated code.
 
-use std::{fmt, num::NonZeroU64, sync::Arc, time::Duration};
+use std::{fmt, future::Future, sync::Arc, time::Duration};
 
+use progenitor_client::ResponseValue;
 use reqwest::header::HeaderValue;
 
 use crate::{
     auth::Credentials,
-    error::{ApiError, Error, Result},
-    generated::{self, types::ParticipantPage},
-    pagination::ParticipantsRequest,
-    retry::RetryPolicy,
+    error::{root_cause, ApiError, Error, Result, TimeoutKind},
+    generated::{self, types::TwilioError},
+    participants::ParticipantsHandler,
+    path::ConversationId,
+    retry::{Operation, RetryPolicy},
     sid::ServiceSid,
-    transport::{CallRecord, Transport},
+    transport::{CallRecord, Transport, MAX_BODY_BYTES},
 };
 
 /// Twilio's default host for Conversations v1.
@@ -20,6 +22,8 @@ pub const DEFAULT_BASE_URL: &str = "https://conversations.twilio.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default deadline of a whole call: every attempt and every wait between them.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Settings shared by every request of a [`Client`] and its clones.
 pub(crate) struct Config {
@@ -29,6 +33,8 @@ pub(crate) struct Config {
     pub(crate) authorization: HeaderValue,
     pub(crate) user_agent: HeaderValue,
     pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) call_timeout: Duration,
     pub(crate) retry: RetryPolicy,
 }
 
@@ -39,6 +45,7 @@ impl fmt::Debug for Config {
             .field("credentials", &self.credentials)
             .field("user_agent", &self.user_agent)
             .field("timeout", &self.timeout)
+            .field("call_timeout", &self.call_timeout)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
@@ -53,7 +60,9 @@ impl fmt::Debug for Config {
 ///
 /// let client = Client::from_env()?;
 /// let service: ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
-/// let mut participants = client.participants(&service, "CH0123456789abcdef0123456789abcdef").stream();
+/// let mut participants = client
+///     .participants(&service, "CH0123456789abcdef0123456789abcdef")
+///     .stream();
 /// while let Some(participant) = participants.try_next().await? {
 ///     println!("{:?}", participant.identity);
 /// }
@@ -90,14 +99,16 @@ impl Client {
             .build()
     }
 
-    /// The participants of a conversation in a Conversation Service; `conversation` is its
-    /// `CH…` SID or its unique name. Nothing is sent until the request is run.
+    /// The participants of a conversation in a Conversation Service: list, create, fetch,
+    /// update and delete. `conversation` is its `CH…` SID ([`crate::ConversationSid`], owned
+    /// or borrowed) or its unique name (`&str`, `String`). Nothing is sent until an
+    /// operation runs.
     pub fn participants(
         &self,
         service: &ServiceSid,
-        conversation: impl Into<String>,
-    ) -> ParticipantsRequest {
-        ParticipantsRequest::new(self.clone(), service.clone(), conversation.into())
+        conversation: impl Into<ConversationId>,
+    ) -> ParticipantsHandler {
+        ParticipantsHandler::new(self.clone(), service.clone(), conversation.into())
     }
 
     /// The base URL every request goes to (no trailing slash).
@@ -110,13 +121,17 @@ impl Client {
         &self.config.credentials
     }
 
-    /// Fetches one page through the generated client and maps its outcome to [`Error`].
-    pub(crate) async fn fetch_page(
+    /// Runs one operation through the generated client under the call deadline, mapping
+    /// its outcome to [`Error`]. Also says whether an attempt may have been applied without
+    /// its answer arriving (see [`CallRecord::maybe_applied`]).
+    pub(crate) async fn call<T, Fut>(
         &self,
-        service: &ServiceSid,
-        conversation: &str,
-        query: &PageQuery,
-    ) -> Result<ParticipantPage> {
+        operation: Operation,
+        send: impl FnOnce(generated::Client) -> Fut,
+    ) -> (Result<T>, bool)
+    where
+        Fut: Future<Output = Result<ResponseValue<T>, WireError>>,
+    {
         let record = Arc::new(CallRecord::default());
         let wire = generated::Client::new_with_client(
             &self.config.base_url,
@@ -124,81 +139,115 @@ impl Client {
             Transport {
                 config: self.config.clone(),
                 record: record.clone(),
+                operation,
             },
         );
-        let result = wire
-            .list_service_conversation_participant(
-                service,
-                conversation,
-                query.page,
-                query.page_size,
-                query.page_token.as_deref(),
-            )
-            .await;
-        match result {
-            Ok(page) => Ok(page.into_inner()),
-            Err(error) => Err(self.map_error(error, &record).await),
-        }
+        let result = match tokio::time::timeout(self.config.call_timeout, send(wire)).await {
+            Ok(Ok(value)) => Ok(value.into_inner()),
+            Ok(Err(error)) => Err(self.map_error(error, &record, operation).await),
+            Err(_) if operation == Operation::Create && record.maybe_applied() => {
+                Err(Error::OutcomeUnknown {
+                    operation: operation.name(),
+                    cause: format!("the call timeout of {:?} fired", self.config.call_timeout),
+                    attempts: record.attempts(),
+                })
+            }
+            Err(_) => Err(Error::Timeout {
+                kind: TimeoutKind::Call,
+                limit: self.config.call_timeout,
+                attempts: record.attempts(),
+            }),
+        };
+        (result, record.maybe_applied())
     }
 
     async fn map_error(
         &self,
-        error: progenitor_client::Error<generated::types::TwilioError>,
+        error: WireError,
         record: &CallRecord,
+        operation: Operation,
     ) -> Error {
         use progenitor_client::Error as Wire;
-        let attempts = record.attempts();
+        let meta = record.answer_meta();
+        let attempts = meta.attempts;
         match error {
             Wire::ErrorResponse(response) => {
                 let status = response.status().as_u16();
                 Error::Api(Box::new(ApiError::from_twilio(
                     status,
                     response.into_inner(),
-                    attempts,
+                    meta,
                 )))
             }
-            Wire::InvalidResponsePayload(body, _) => match record.status() {
+            Wire::InvalidResponsePayload(body, error) => match record.status() {
                 Some(status) if status >= 400 => {
-                    Error::Api(Box::new(ApiError::from_raw(status, &body, attempts)))
+                    Error::Api(Box::new(ApiError::from_raw(status, &body, meta)))
                 }
-                _ => crate::models::decode_page(&body)
-                    .err()
-                    .unwrap_or_else(|| Error::Decode {
-                        path: String::new(),
-                        message: "the body did not decode".into(),
-                    }),
+                // Decode again to name the JSON path of the first value that does not fit.
+                _ => match operation {
+                    Operation::List => crate::models::decode_page(&body).err(),
+                    _ => crate::models::decode_participant(&body).err(),
+                }
+                .unwrap_or_else(|| Error::Decode {
+                    path: String::new(),
+                    message: error.to_string(),
+                }),
             },
             Wire::UnexpectedResponse(response) => {
                 let status = response.status().as_u16();
                 let body = response.bytes().await.unwrap_or_default();
-                Error::Api(Box::new(ApiError::from_raw(status, &body, attempts)))
+                Error::Api(Box::new(ApiError::from_raw(status, &body, meta)))
             }
             Wire::CommunicationError(source)
             | Wire::ResponseBodyError(source)
             | Wire::InvalidUpgrade(source) => {
+                let connect = source.is_connect();
+                let (kind, limit) = if connect {
+                    (TimeoutKind::Connect, self.config.connect_timeout)
+                } else {
+                    (TimeoutKind::Attempt, self.config.timeout)
+                };
+                if operation == Operation::Create && !connect {
+                    let cause = if source.is_timeout() {
+                        format!("the {kind} timeout of {limit:?} fired")
+                    } else {
+                        root_cause(&source)
+                    };
+                    return Error::OutcomeUnknown {
+                        operation: operation.name(),
+                        cause,
+                        attempts,
+                    };
+                }
                 if source.is_timeout() {
                     Error::Timeout {
-                        source,
+                        kind,
+                        limit,
                         attempts,
-                        timeout: self.config.timeout,
                     }
                 } else {
-                    Error::Transport { source, attempts }
+                    Error::Transport {
+                        cause: root_cause(&source),
+                        error: source,
+                        attempts,
+                    }
                 }
             }
-            Wire::Custom(message) => Error::ResponseTooLarge(message),
+            Wire::Custom(message) => match record.oversized() {
+                Some(size) => Error::ResponseTooLarge {
+                    status: record.status().unwrap_or_default(),
+                    limit: MAX_BODY_BYTES,
+                    size,
+                },
+                None => Error::Config(message),
+            },
             Wire::InvalidRequest(message) => Error::Config(message),
         }
     }
 }
 
-/// The query of one page request.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct PageQuery {
-    pub(crate) page: Option<u64>,
-    pub(crate) page_size: Option<NonZeroU64>,
-    pub(crate) page_token: Option<String>,
-}
+/// The generated client's error type.
+pub(crate) type WireError = progenitor_client::Error<TwilioError>;
 
 /// Configures a [`Client`]. Credentials are required; everything else has a default.
 #[derive(Default)]
@@ -209,6 +258,7 @@ pub struct ClientBuilder {
     edge: Option<String>,
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
+    call_timeout: Option<Duration>,
     user_agent: Option<String>,
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
@@ -264,9 +314,17 @@ impl ClientBuilder {
         self
     }
 
-    /// The per-request timeout: connecting, sending and reading the whole body (default 30 s).
+    /// The timeout of one attempt: connecting, sending and reading the whole body
+    /// (default 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// The deadline of a whole call, every attempt and retry wait included (default 90 s).
+    /// For a stream, each page request is one call.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
         self
     }
 
@@ -320,9 +378,10 @@ impl ClientBuilder {
         }
         let user_agent = HeaderValue::try_from(agent)
             .map_err(|_| Error::Config("the user agent is not a valid header value".into()))?;
+        let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let http = match self.http {
             Some(http) => http,
-            None => default_http_client(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))?,
+            None => default_http_client(connect_timeout)?,
         };
         Ok(Client {
             config: Arc::new(Config {
@@ -332,6 +391,8 @@ impl ClientBuilder {
                 credentials,
                 user_agent,
                 timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+                connect_timeout,
+                call_timeout: self.call_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT),
                 retry: self.retry.unwrap_or_default(),
             }),
         })
@@ -364,9 +425,11 @@ fn twilio_host(region: Option<&str>, edge: Option<&str>) -> Result<String> {
 }
 
 /// Accepts `https://` URLs, and `http://` only for loopback hosts, so credentials never
-/// cross a network in the clear. Returns the URL without a trailing slash.
+/// cross a network in the clear. Returns the URL without a trailing slash. Errors show the
+/// URL with any user information replaced by `***`.
 fn checked_base_url(raw: &str) -> Result<String> {
-    let bad = |why: &str| Error::Config(format!("base URL {raw:?} {why}"));
+    let shown = redact_userinfo(raw);
+    let bad = |why: &str| Error::Config(format!("base URL {shown:?} {why}"));
     let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("must not carry credentials"));
@@ -391,6 +454,20 @@ fn checked_base_url(raw: &str) -> Result<String> {
         _ => return Err(bad("must use https")),
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `raw` with everything between `://` and the last `@` of the authority replaced by `***`,
+/// whether or not the rest parses as a URL.
+fn redact_userinfo(raw: &str) -> String {
+    let (scheme, rest) = match raw.find("://") {
+        Some(at) => raw.split_at(at + 3),
+        None => ("", raw),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => raw.to_owned(),
+    }
 }
 
 /// reqwest with rustls on the ring provider and the platform's trust store; no redirects
@@ -433,6 +510,27 @@ mod tests {
             "https://conversations.au1.twilio.com"
         );
         assert!(twilio_host(Some("evil.com/"), None).is_err());
+    }
+
+    #[test]
+    fn errors_never_echo_user_information() {
+        for raw in [
+            "https://AC123:s3cret@proxy.example",
+            "https://s3cret@proxy.example/x",
+            "http://AC1:s3cret@example.com",
+            "https://AC1:s3cret@[bad/x",
+            "https://AC1:s3cret@exa mple.com/a@b",
+            "AC1:s3cret@example.com",
+            "https://a@b:s3cret@example.com",
+        ] {
+            let err = checked_base_url(raw).unwrap_err();
+            let shown = format!("{err} {err:?}");
+            assert!(!shown.contains("s3cret"), "{raw}: {shown}");
+        }
+        assert_eq!(
+            redact_userinfo("https://u:p@h.example/a@b"),
+            "https://***@h.example/a@b"
+        );
     }
 
     #[test]

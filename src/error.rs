@@ -9,6 +9,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong, grouped so a caller can tell bad input, configuration,
 /// API answers, transport failures and undecodable responses apart.
+///
+/// Each message names its root cause once (e.g. `connection refused`); the transport
+/// variants keep reqwest's error as a field, not as a `source()`, so error reporters that
+/// walk the chain do not print the same cause twice.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -33,6 +37,7 @@ pub enum Error {
     },
 
     /// The client configuration is unusable (e.g. a plain-HTTP base URL for a remote host).
+    /// Never contains a secret: credentials in a URL are redacted.
     #[error("invalid client configuration: {0}")]
     Config(String),
 
@@ -41,28 +46,43 @@ pub enum Error {
     Api(Box<ApiError>),
 
     /// The request could not be sent or the response could not be read.
-    #[error("could not reach the API after {attempts} attempt(s): {source}")]
+    #[error("could not reach the API ({cause}) after {attempts} {}", plural(*attempts))]
     Transport {
-        /// The underlying error.
-        #[source]
-        source: reqwest::Error,
+        /// The root cause in a few words, e.g. `connection refused`.
+        cause: String,
+        /// reqwest's error, for callers that want to inspect it.
+        error: reqwest::Error,
         /// How many attempts were made.
         attempts: u32,
     },
 
-    /// The request or reading its response took longer than the configured timeout.
-    #[error("the request timed out after {attempts} attempt(s) (timeout {timeout:?} each)")]
+    /// A timeout fired: connecting, one attempt, or the whole call.
+    #[error("the {kind} timeout of {limit:?} fired after {attempts} {}", plural(*attempts))]
     Timeout {
-        /// The underlying error.
-        #[source]
-        source: reqwest::Error,
+        /// Which timeout fired.
+        kind: TimeoutKind,
+        /// Its configured length.
+        limit: Duration,
         /// How many attempts were made.
         attempts: u32,
-        /// The per-request timeout in force.
-        timeout: Duration,
     },
 
-    /// A successful response whose body does not match the participant page schema.
+    /// A write (create) was sent but its answer was lost, so Twilio may or may not have
+    /// applied it. It is not repeated; look the participant up before trying again.
+    #[error(
+        "the {operation} request was sent but its outcome is unknown ({cause}); it was not \
+         repeated: check whether it took effect before trying again"
+    )]
+    OutcomeUnknown {
+        /// The operation, e.g. `create`.
+        operation: &'static str,
+        /// What was lost, e.g. `connection reset` or `the attempt timeout of 30s fired`.
+        cause: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+
+    /// A successful response whose body does not match the schema.
     #[error("could not decode the response body at `{path}`: {message}")]
     Decode {
         /// The JSON path of the value that failed, e.g. `participants[3].date_created`.
@@ -71,13 +91,50 @@ pub enum Error {
         message: String,
     },
 
-    /// The response body was larger than this crate reads (16 MiB).
-    #[error("{0}")]
-    ResponseTooLarge(String),
+    /// The response body was larger than this crate reads (16 MiB); it was not decoded.
+    #[error("the HTTP {status} response body exceeds {limit} bytes (at least {size})")]
+    ResponseTooLarge {
+        /// The response's HTTP status.
+        status: u16,
+        /// The limit in bytes.
+        limit: usize,
+        /// The declared length, or how much had arrived when reading stopped.
+        size: u64,
+    },
 
-    /// The server's paging metadata cannot be followed (e.g. a repeated page token).
+    /// The server's paging metadata cannot be followed (e.g. a link seen before).
     #[error("cannot follow the next page: {0}")]
     Pagination(String),
+}
+
+/// Which timeout fired; see [`Error::Timeout`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Connecting to the host ([`crate::ClientBuilder::connect_timeout`]).
+    Connect,
+    /// One attempt: sending and reading the whole answer ([`crate::ClientBuilder::timeout`]).
+    Attempt,
+    /// The whole call, retries and waits included ([`crate::ClientBuilder::call_timeout`]).
+    Call,
+}
+
+impl std::fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connect",
+            TimeoutKind::Attempt => "attempt",
+            TimeoutKind::Call => "call",
+        })
+    }
+}
+
+fn plural(attempts: u32) -> &'static str {
+    if attempts == 1 {
+        "attempt"
+    } else {
+        "attempts"
+    }
 }
 
 /// An error status from the API, with Twilio's error body when there was one.
@@ -96,6 +153,10 @@ pub struct ApiError {
     pub details: serde_json::Map<String, serde_json::Value>,
     /// The start of the body (at most 512 bytes) when it was not Twilio's JSON error body.
     pub body_excerpt: Option<String>,
+    /// The `Twilio-Request-Id` response header: quote it to Twilio support.
+    pub request_id: Option<String>,
+    /// The server's `Retry-After`, when it sent one: the earliest time to try again.
+    pub retry_after: Option<Duration>,
     /// How many attempts were made, retries included.
     pub attempts: u32,
 }
@@ -103,8 +164,16 @@ pub struct ApiError {
 /// How many bytes of a non-JSON error body [`ApiError::body_excerpt`] keeps.
 const EXCERPT_LEN: usize = 512;
 
+/// What the transport saw of the last answer, beside its status and body.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct AnswerMeta {
+    pub(crate) request_id: Option<String>,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) attempts: u32,
+}
+
 impl ApiError {
-    pub(crate) fn from_twilio(status: u16, body: TwilioError, attempts: u32) -> Self {
+    pub(crate) fn from_twilio(status: u16, body: TwilioError, meta: AnswerMeta) -> Self {
         Self {
             status,
             code: body.code,
@@ -112,11 +181,13 @@ impl ApiError {
             more_info: body.more_info,
             details: body.details.unwrap_or_default(),
             body_excerpt: None,
-            attempts,
+            request_id: meta.request_id,
+            retry_after: meta.retry_after,
+            attempts: meta.attempts,
         }
     }
 
-    pub(crate) fn from_raw(status: u16, body: &[u8], attempts: u32) -> Self {
+    pub(crate) fn from_raw(status: u16, body: &[u8], meta: AnswerMeta) -> Self {
         let end = body.len().min(EXCERPT_LEN);
         Self {
             status,
@@ -125,8 +196,16 @@ impl ApiError {
             more_info: None,
             details: serde_json::Map::new(),
             body_excerpt: Some(String::from_utf8_lossy(&body[..end]).into_owned()),
-            attempts,
+            request_id: meta.request_id,
+            retry_after: meta.retry_after,
+            attempts: meta.attempts,
         }
+    }
+
+    /// True when the same request may succeed later: 429 (Twilio did not process it) and
+    /// 500/502/503/504. The client has already retried these as its policy allows.
+    pub fn is_retryable(&self) -> bool {
+        crate::retry::is_retryable_status(self.status)
     }
 }
 
@@ -147,6 +226,12 @@ impl std::fmt::Display for ApiError {
         if self.attempts > 1 {
             write!(f, " after {} attempts", self.attempts)?;
         }
+        if let Some(wait) = self.retry_after {
+            write!(f, "; the server asks to retry after {} s", wait.as_secs())?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request {id}]")?;
+        }
         Ok(())
     }
 }
@@ -154,10 +239,11 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl Error {
-    /// The HTTP status of an API error, if this is one.
+    /// The HTTP status of an API error or an oversized answer, if this is one.
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api(api) => Some(api.status),
+            Error::ResponseTooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -180,11 +266,47 @@ impl Error {
                 | Error::Config(_)
         )
     }
+
+    /// True when trying the same call again later may succeed: a retryable API status,
+    /// a transport failure or a timeout. Never true for a write whose outcome is unknown.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(api) => api.is_retryable(),
+            Error::Transport { .. } | Error::Timeout { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// The root cause of a reqwest error in a few words: the innermost error's text,
+/// e.g. `Connection refused (os error 111)` or `dns error: …`.
+pub(crate) fn root_cause(error: &reqwest::Error) -> String {
+    let mut innermost = None;
+    let mut next = std::error::Error::source(error);
+    while let Some(inner) = next {
+        innermost = Some(inner);
+        next = inner.source();
+    }
+    match innermost {
+        Some(inner) => inner.to_string(),
+        // reqwest's own text names the URL; keep only what happened.
+        None => {
+            let text = error.to_string();
+            text.split(" for url").next().unwrap_or(&text).to_owned()
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn meta(attempts: u32) -> AnswerMeta {
+        AnswerMeta {
+            attempts,
+            ..AnswerMeta::default()
+        }
+    }
 
     #[test]
     fn api_error_reads_as_one_sentence() {
@@ -195,7 +317,7 @@ mod tests {
             status: Some(404),
             details: None,
         };
-        let err = Error::Api(Box::new(ApiError::from_twilio(404, body, 1)));
+        let err = Error::Api(Box::new(ApiError::from_twilio(404, body, meta(1))));
         assert_eq!(
             err.to_string(),
             "the API answered HTTP 404 with Twilio error 20404: The requested resource was not \
@@ -204,12 +326,38 @@ mod tests {
     }
 
     #[test]
+    fn request_id_and_retry_after_are_named() {
+        let mut api = ApiError::from_raw(429, b"slow down", meta(1));
+        api.request_id = Some("RQ0123".into());
+        api.retry_after = Some(Duration::from_secs(60));
+        assert_eq!(
+            api.to_string(),
+            "the API answered HTTP 429: \"slow down\"; the server asks to retry after 60 s \
+             [request RQ0123]"
+        );
+        assert!(api.is_retryable());
+    }
+
+    #[test]
     fn raw_excerpt_is_bounded_and_lossy() {
         let body = [b'x'; 2000];
-        let api = ApiError::from_raw(502, &body, 4);
+        let api = ApiError::from_raw(502, &body, meta(4));
         assert_eq!(api.body_excerpt.as_deref().map(str::len), Some(EXCERPT_LEN));
-        let cut = ApiError::from_raw(502, &[0xff, b'a'], 1);
+        let cut = ApiError::from_raw(502, &[0xff, b'a'], meta(1));
         assert_eq!(cut.body_excerpt.as_deref(), Some("\u{fffd}a"));
         assert!(api.to_string().ends_with("after 4 attempts"));
+    }
+
+    #[test]
+    fn one_wording_for_attempts() {
+        let one = Error::Timeout {
+            kind: TimeoutKind::Call,
+            limit: Duration::from_secs(1),
+            attempts: 1,
+        };
+        assert_eq!(
+            one.to_string(),
+            "the call timeout of 1s fired after 1 attempt"
+        );
     }
 }

@@ -1,14 +1,15 @@
-//! An async client for one Twilio Conversations v1 operation, **List Service Conversation
-//! Participants** (`GET /v1/Services/{ChatServiceSid}/Conversations/{ConversationSid}/Participants`).
+//! An async client for the Twilio Conversations v1 **Service Conversation Participant**
+//! resource: list, create, fetch, update and delete the participants of a conversation
+//! (`/v1/Services/{ChatServiceSid}/Conversations/{ConversationSid}/Participants[/{Sid}]`).
 //!
 //! The wire layer is generated at build time by `progenitor` from the hand-maintained OpenAPI
 //! document in `openapi/`; this crate adds a thin layer on top: [`Credentials`], a configured
-//! [`Client`], validated SIDs ([`sid`]), pagination as a [`futures_core::Stream`], retries
-//! ([`RetryPolicy`]) and one [`Error`] type.
+//! [`Client`], validated SIDs ([`sid`]), pagination as a [`Stream`](futures_core::Stream),
+//! retries that never repeat a write that may have happened ([`RetryPolicy`]) and one
+//! [`Error`] type. It needs a Tokio runtime, as reqwest does.
 //!
 //! ```no_run
-//! use futures_util::TryStreamExt;
-//! use twilio_conversations::{Client, ServiceSid};
+//! use twilio_conversations::{prelude::*, Client, ServiceSid};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::from_env()?;
@@ -32,6 +33,9 @@ mod error;
 mod generated;
 pub mod models;
 mod pagination;
+mod participants;
+mod path;
+pub mod prelude;
 mod retry;
 pub mod sid;
 #[cfg(feature = "testing")]
@@ -40,11 +44,16 @@ mod transport;
 
 pub use auth::Credentials;
 pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
 };
-pub use error::{ApiError, Error, Result};
+pub use error::{ApiError, Error, Result, TimeoutKind};
 pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
-pub use pagination::{Page, ParticipantStream, ParticipantsRequest, MAX_PAGE_SIZE};
+pub use pagination::{ListParticipants, Page, ParticipantStream, MAX_PAGE_SIZE};
+pub use participants::{
+    CreateParticipant, DeleteParticipant, Deletion, ParticipantsHandler, UpdateParticipant,
+};
+pub use path::{ConversationId, ParticipantId};
 pub use retry::RetryPolicy;
 pub use sid::{
     AccountSid, ApiKeySid, ConversationSid, InvalidSid, ParticipantSid, RoleSid, ServiceSid,

@@ -36,15 +36,27 @@ impl Participant {
 /// # Errors
 /// [`Error::Decode`] with the path (e.g. `participants[3].sid`) and serde's message.
 pub fn decode_page(body: &[u8]) -> Result<ParticipantPage> {
+    decode(body)
+}
+
+/// Decodes one participant (the body of create, fetch and update), naming the JSON path of
+/// the first value that does not fit.
+///
+/// # Errors
+/// [`Error::Decode`] with the path (e.g. `date_created`) and serde's message.
+pub fn decode_participant(body: &[u8]) -> Result<Participant> {
+    decode(body)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let page: ParticipantPage =
-        serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {
+        path: e.path().to_string(),
+        message: e.inner().to_string(),
+    })?;
     deserializer.end().map_err(|e| Error::Decode {
         path: String::new(),
         message: e.to_string(),
     })?;
-    Ok(page)
+    Ok(value)
 }

@@ -1,8 +1,13 @@
-//! Walking Twilio's pages: a request builder, single pages, and an auto-paginating stream.
+//! Walking Twilio's pages: the list request, single pages, and an auto-paginating stream.
 //!
 //! Follow-up pages are requested from the client's configured base URL with the `PageToken`,
 //! `Page` and `PageSize` read from `meta.next_page_url`; the host named in that URL is never
-//! contacted, so credentials never leave for a host the user did not configure.
+//! contacted, so credentials never leave for a host the user did not configure. Every link
+//! followed is remembered, so a server that names one again ends the walk with an error
+//! instead of a loop.
+//!
+//! The stream needs a Tokio runtime, as reqwest does: each page request runs as a Tokio task
+//! (inside the caller's tracing span), so the next page downloads while the caller works.
 
 use std::{
     collections::{hash_map::DefaultHasher, HashSet},
@@ -15,31 +20,42 @@ use std::{
 
 use futures_core::Stream;
 use futures_util::TryStreamExt;
+use tracing::Instrument;
 
 use crate::{
-    client::{Client, PageQuery},
+    client::Client,
     error::{Error, Result},
     models::{PageMeta, Participant},
+    path::ConversationId,
+    retry::Operation,
     sid::ServiceSid,
 };
 
-/// Twilio's largest page.
+/// Twilio's largest page, and the page size asked for when the caller sets none.
 pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// The query of one page request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct PageQuery {
+    page: Option<u64>,
+    page_size: Option<NonZeroU64>,
+    page_token: Option<String>,
+}
 
 /// A request for a conversation's participants; run it with [`stream`](Self::stream),
 /// [`list`](Self::list) or [`first_page`](Self::first_page).
 #[derive(Clone, Debug)]
-#[must_use = "a participants request does nothing until it is run"]
-pub struct ParticipantsRequest {
+#[must_use = "a list request does nothing until it is run"]
+pub struct ListParticipants {
     client: Client,
     service: ServiceSid,
-    conversation: String,
+    conversation: ConversationId,
     page_size: Option<u32>,
     limit: Option<u64>,
 }
 
-impl ParticipantsRequest {
-    pub(crate) fn new(client: Client, service: ServiceSid, conversation: String) -> Self {
+impl ListParticipants {
+    pub(crate) fn new(client: Client, service: ServiceSid, conversation: ConversationId) -> Self {
         Self {
             client,
             service,
@@ -49,8 +65,9 @@ impl ParticipantsRequest {
         }
     }
 
-    /// Participants per request, 1 to 100 (checked when the request runs). Without it
-    /// Twilio's default of 50 applies, or the limit when that is smaller.
+    /// Participants per request, 1 to 100 (checked when the request runs). Without it the
+    /// request asks for Twilio's largest page, 100 (fewer round trips than Twilio's default
+    /// of 50), or for the limit when that is smaller.
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = Some(size);
         self
@@ -65,9 +82,10 @@ impl ParticipantsRequest {
 
     /// Streams every participant, page after page, in the API's order.
     ///
-    /// The stream owns a clone of the client (it is `'static + Send`). Its first item is an
-    /// error, with no request sent, when the page size or the conversation is invalid; it
-    /// ends after the first error.
+    /// The stream owns a clone of the client (it is `'static + Send`) and must be polled
+    /// inside a Tokio runtime. Its first item is an error, with no request sent, when the
+    /// page size or the conversation is invalid, or when it is polled outside Tokio; it ends
+    /// after the first error. A limit of 0 sends nothing.
     pub fn stream(self) -> ParticipantStream {
         let state = match self.walk() {
             Ok(walk) => StreamState::Walking(walk),
@@ -89,23 +107,21 @@ impl ParticipantsRequest {
         self.stream().try_collect().await
     }
 
-    /// Fetches the first page only, with its paging metadata.
+    /// Fetches the first page only, with its paging metadata; `None`, with nothing sent,
+    /// when the limit is 0.
     ///
     /// # Errors
     /// Invalid input before any request, or the request's error.
-    pub async fn first_page(self) -> Result<Page> {
-        let walk = self.walk()?;
-        let query = walk.next.clone().into_query()?.unwrap_or_default();
-        walk.fetch(query).await
+    pub async fn first_page(self) -> Result<Option<Page>> {
+        let mut walk = self.walk()?;
+        match walk.next.take_query() {
+            Some(query) => walk.fetch(query).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     fn walk(self) -> Result<Walk> {
-        if self.conversation.is_empty() {
-            return Err(Error::InvalidInput {
-                parameter: "ConversationSid",
-                reason: "the conversation SID or unique name is empty".into(),
-            });
-        }
+        self.conversation.checked()?;
         let page_size = match self.page_size {
             Some(size @ 1..=MAX_PAGE_SIZE) => Some(u64::from(size)),
             Some(size) => {
@@ -122,7 +138,7 @@ impl ParticipantsRequest {
             conversation: self.conversation,
             page_size,
             remaining: self.limit,
-            seen_tokens: HashSet::new(),
+            followed: HashSet::new(),
             next: Next::End,
         };
         if walk.remaining != Some(0) {
@@ -151,8 +167,8 @@ impl Page {
     /// limit is reached).
     ///
     /// # Errors
-    /// [`Error::Pagination`] when `next_page_url` cannot be followed or repeats a page token
-    /// seen before; otherwise the request's error.
+    /// [`Error::Pagination`] when `next_page_url` cannot be followed or names a page
+    /// followed before; otherwise the request's error.
     pub async fn next_page(&self, client: &Client) -> Result<Option<Page>> {
         let mut walk = self.walk.clone();
         walk.client = client.clone();
@@ -168,10 +184,11 @@ impl Page {
 struct Walk {
     client: Client,
     service: ServiceSid,
-    conversation: String,
+    conversation: ConversationId,
     page_size: Option<u64>,
     remaining: Option<u64>,
-    seen_tokens: HashSet<u64>,
+    /// Every page followed so far, as a hash of its `PageToken` and `Page`.
+    followed: HashSet<u64>,
     next: Next,
 }
 
@@ -209,31 +226,38 @@ impl Next {
 }
 
 impl Walk {
-    /// The `PageSize` to ask for: the configured or offered size, capped by what the limit
-    /// still needs (and by 100). `None` leaves Twilio's default.
+    /// The `PageSize` to ask for: the configured or offered size (100 when neither is set),
+    /// capped by what the limit still needs.
     fn sized(&self, offered: Option<u64>) -> Option<NonZeroU64> {
-        let size = match (offered.or(self.page_size), self.remaining) {
-            (Some(size), Some(remaining)) => size.min(remaining),
-            (None, Some(remaining)) => remaining.min(u64::from(MAX_PAGE_SIZE)),
-            (size, None) => size?,
-        };
-        NonZeroU64::new(size)
+        let size = offered
+            .or(self.page_size)
+            .unwrap_or(u64::from(MAX_PAGE_SIZE));
+        NonZeroU64::new(self.remaining.map_or(size, |remaining| size.min(remaining)))
     }
 
     /// Fetches `query`'s page and moves the walk past it.
     async fn fetch(mut self, query: PageQuery) -> Result<Page> {
-        let page = self
+        let (service, conversation, asked) = (&self.service, self.conversation.checked()?, &query);
+        let (page, _) = self
             .client
-            .fetch_page(&self.service, &self.conversation, &query)
-            .await?;
+            .call(Operation::List, |wire| async move {
+                wire.list_service_conversation_participant(
+                    service,
+                    conversation,
+                    asked.page,
+                    asked.page_size,
+                    asked.page_token.as_deref(),
+                )
+                .await
+            })
+            .await;
+        let page = page?;
         let mut participants = page.participants;
         if let Some(remaining) = self.remaining.as_mut() {
             participants.truncate(usize::try_from(*remaining).unwrap_or(usize::MAX));
             *remaining -= participants.len() as u64;
         }
-        if let Some(token) = &query.page_token {
-            self.seen_tokens.insert(token_hash(token));
-        }
+        self.followed.insert(link_hash(&query));
         self.next = match (&page.meta.next_page_url, self.remaining) {
             (_, Some(0)) | (None, _) => Next::End,
             (Some(url), _) => self.follow(url).map_or_else(Next::Broken, Next::Query),
@@ -259,68 +283,64 @@ impl Walk {
                 _ => {}
             }
         }
-        match &query.page_token {
-            Some(token) if self.seen_tokens.contains(&token_hash(token)) => {
-                return Err(format!(
-                    "next_page_url repeats the page token {token:?}; stopping instead of looping"
-                ))
-            }
-            None if query.page.is_none() => {
-                return Err(format!(
-                    "next_page_url {next_page_url:?} has neither PageToken nor Page"
-                ))
-            }
-            _ => {}
+        if query.page_token.is_none() && query.page.is_none() {
+            return Err(format!(
+                "next_page_url {next_page_url:?} has neither PageToken nor Page"
+            ));
+        }
+        if self.followed.contains(&link_hash(&query)) {
+            return Err(format!(
+                "next_page_url {next_page_url:?} names a page already followed; stopping \
+                 instead of looping"
+            ));
         }
         query.page_size = self.sized(offered);
         Ok(query)
     }
 }
 
-/// Page tokens are remembered as hashes so a walk over millions of participants stays small.
-fn token_hash(token: &str) -> u64 {
+/// A followed page, remembered as a hash of its `PageToken` and `Page`, so a walk over
+/// millions of participants stays small.
+fn link_hash(query: &PageQuery) -> u64 {
     let mut hasher = DefaultHasher::new();
-    token.hash(&mut hasher);
+    (&query.page_token, query.page).hash(&mut hasher);
     hasher.finish()
 }
 
-/// A page request under way. Inside a Tokio runtime it runs as its own task, so the next
-/// page downloads and decodes while the caller works through the current one; elsewhere it
-/// is polled in place. Dropping it cancels the request.
-enum InFlight {
-    Spawned(tokio::task::JoinHandle<Result<Page>>),
-    Local(Pin<Box<dyn Future<Output = Result<Page>> + Send>>),
-}
+/// A page request under way as a Tokio task, so the next page downloads and decodes while
+/// the caller works through the current one. Dropping it cancels the request.
+struct InFlight(tokio::task::JoinHandle<Result<Page>>);
 
 impl InFlight {
-    fn start(fetch: impl Future<Output = Result<Page>> + Send + 'static) -> Self {
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => InFlight::Spawned(runtime.spawn(fetch)),
-            Err(_) => InFlight::Local(Box::pin(fetch)),
-        }
+    /// Spawns `fetch` inside the caller's current span, or says that Tokio is needed.
+    fn start(fetch: impl Future<Output = Result<Page>> + Send + 'static) -> Result<Self> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::Config(
+                "a participant stream must be polled inside a Tokio runtime (reqwest needs one)"
+                    .into(),
+            )
+        })?;
+        Ok(InFlight(
+            runtime.spawn(fetch.instrument(tracing::Span::current())),
+        ))
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Page>> {
-        match self {
-            InFlight::Spawned(task) => Pin::new(task).poll(cx).map(|joined| {
-                joined.unwrap_or_else(|e| {
-                    Err(Error::Pagination(format!("the page request stopped: {e}")))
-                })
-            }),
-            InFlight::Local(fetch) => fetch.as_mut().poll(cx),
-        }
+        Pin::new(&mut self.0).poll(cx).map(|joined| {
+            joined.unwrap_or_else(|e| {
+                Err(Error::Pagination(format!("the page request stopped: {e}")))
+            })
+        })
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if let InFlight::Spawned(task) = self {
-            task.abort();
-        }
+        self.0.abort();
     }
 }
 
-/// An auto-paginating stream of participants; see [`ParticipantsRequest::stream`].
+/// An auto-paginating stream of participants; see [`ListParticipants::stream`].
 ///
 /// While the caller consumes one page, the next one (if the limit needs it) is already
 /// being fetched: at most one request is in flight and at most two pages are in memory.
@@ -357,7 +377,10 @@ impl ParticipantStream {
             return;
         };
         if let StreamState::Walking(walk) = std::mem::replace(&mut self.state, StreamState::Idle) {
-            self.pending = Some(InFlight::start(walk.fetch(query)));
+            match InFlight::start(walk.fetch(query)) {
+                Ok(in_flight) => self.pending = Some(in_flight),
+                Err(error) => self.state = StreamState::Invalid(error),
+            }
         }
     }
 }

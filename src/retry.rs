@@ -1,9 +1,14 @@
 //! When and how long to wait before repeating a failed request.
 //!
-//! Listing participants is a `GET`, so every attempt is safe to repeat. Retryable: HTTP 429,
-//! 500, 502, 503, 504 and connection failures (refused, reset, timed out). The wait is
-//! exponential backoff with full jitter, or the server's `Retry-After` when it sends one,
-//! never longer than [`RetryPolicy::max_delay`].
+//! Retryable: HTTP 429, 500, 502, 503, 504 and connection failures (refused, reset, timed
+//! out), except TLS failures, which repeat identically. The wait is exponential backoff with
+//! full jitter, or exactly the server's `Retry-After` when it sends one; a `Retry-After`
+//! longer than [`RetryPolicy::max_retry_after`] is not waited for: the error is returned at
+//! once and carries the wait.
+//!
+//! Writes are not reads: [`Operation::Create`] is repeated only where Twilio cannot have
+//! processed it (a 429, or a connection that failed before anything was sent). List, fetch,
+//! update and delete give the same result when repeated, so they retry every retryable failure.
 
 use std::time::{Duration, SystemTime};
 
@@ -15,15 +20,17 @@ pub struct RetryPolicy {
     max_retries: u32,
     initial_delay: Duration,
     max_delay: Duration,
+    max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// Three retries, starting from 500 ms, each wait capped at 20 s.
+    /// Three retries, backoff from 500 ms capped at 20 s, `Retry-After` obeyed up to 30 s.
     fn default() -> Self {
         Self {
             max_retries: 3,
             initial_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(30),
         }
     }
 }
@@ -49,9 +56,16 @@ impl RetryPolicy {
         self
     }
 
-    /// The longest single wait, whether from backoff or from `Retry-After`.
+    /// The longest backoff wait (when the server sends no `Retry-After`).
     pub fn max_delay(mut self, delay: Duration) -> Self {
         self.max_delay = delay;
+        self
+    }
+
+    /// The longest `Retry-After` the client waits for. When the server asks for more, the
+    /// request is not retried: its error ([`crate::ApiError::retry_after`]) carries the wait.
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = wait;
         self
     }
 
@@ -60,17 +74,62 @@ impl RetryPolicy {
         self.max_retries
     }
 
-    /// The wait before retry number `retry` (0-based): the server's `Retry-After` if given,
-    /// else a uniformly random duration up to `initial_delay * 2^retry`; both capped.
-    pub(crate) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
-        let delay = retry_after.unwrap_or_else(|| {
-            let ceiling = self
-                .initial_delay
-                .saturating_mul(2u32.saturating_pow(retry))
-                .min(self.max_delay);
-            ceiling.mul_f64(fastrand::f64())
-        });
-        delay.min(self.max_delay)
+    /// The wait before retry number `retry` (0-based): the server's `Retry-After` if given
+    /// (`None`, do not retry, when it exceeds [`max_retry_after`](Self::max_retry_after)),
+    /// else a uniformly random duration up to `initial_delay * 2^retry`, capped.
+    pub(crate) fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        match retry_after {
+            Some(wait) if wait > self.max_retry_after => None,
+            Some(wait) => Some(wait),
+            None => {
+                let ceiling = self
+                    .initial_delay
+                    .saturating_mul(2u32.saturating_pow(retry))
+                    .min(self.max_delay);
+                Some(ceiling.mul_f64(fastrand::f64()))
+            }
+        }
+    }
+}
+
+/// The resource's operations, each with the retry rule its semantics allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operation {
+    List,
+    Create,
+    Fetch,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    /// The operation's name in messages.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Operation::List => "list",
+            Operation::Create => "create",
+            Operation::Fetch => "fetch",
+            Operation::Update => "update",
+            Operation::Delete => "delete",
+        }
+    }
+
+    /// Whether a request answered with `status` may be sent again.
+    pub(crate) fn may_repeat_status(self, status: u16) -> bool {
+        match self {
+            // Twilio did not process a 429; a 5xx may have created the participant.
+            Operation::Create => status == 429,
+            _ => is_retryable_status(status),
+        }
+    }
+
+    /// Whether a request that failed with the (retryable) `error` may be sent again.
+    pub(crate) fn may_repeat_error(self, error: &reqwest::Error) -> bool {
+        match self {
+            // Only a connection that was never made is certain to have sent nothing.
+            Operation::Create => error.is_connect(),
+            _ => true,
+        }
     }
 }
 
@@ -80,13 +139,35 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 }
 
 /// True for transport failures worth repeating: the connection could not be made, broke,
-/// or timed out.
+/// or timed out. A TLS failure (e.g. an untrusted certificate) would fail the same way again.
 pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
-    error.is_connect()
+    (error.is_connect()
         || error.is_timeout()
         || error.is_request()
         || error.is_body()
-        || error.is_decode()
+        || error.is_decode())
+        && !is_tls_failure(error)
+}
+
+/// True when a rustls error (certificate, handshake, protocol) is in the error's chain.
+pub(crate) fn is_tls_failure(error: &reqwest::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = next {
+        if cause.is::<rustls::Error>() {
+            return true;
+        }
+        // io::Error hides its payload from `source()`; look inside.
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.is::<rustls::Error>())
+            {
+                return true;
+            }
+        }
+        next = cause.source();
+    }
+    false
 }
 
 /// Reads `Retry-After` as delay-seconds or an HTTP date (RFC 9110 §10.2.3).
@@ -140,24 +221,38 @@ mod tests {
         for retry in 0..6 {
             let ceiling = Duration::from_millis(100 * 2u64.pow(retry)).min(policy.max_delay);
             for _ in 0..200 {
-                assert!(policy.delay(retry, None) <= ceiling);
+                assert!(policy.delay(retry, None).unwrap() <= ceiling);
             }
         }
-        let spread: std::collections::HashSet<_> = (0..50).map(|_| policy.delay(2, None)).collect();
+        let spread: std::collections::HashSet<_> =
+            (0..50).map(|_| policy.delay(2, None).unwrap()).collect();
         assert!(spread.len() > 10, "jitter should vary the delay");
     }
 
     #[test]
-    fn retry_after_is_capped() {
-        let policy = RetryPolicy::default().max_delay(Duration::from_secs(2));
+    fn retry_after_is_obeyed_or_refused_never_shortened() {
+        let policy = RetryPolicy::default()
+            .max_delay(Duration::from_secs(2))
+            .max_retry_after(Duration::from_secs(10));
+        assert_eq!(policy.delay(0, Some(Duration::from_secs(60))), None);
         assert_eq!(
-            policy.delay(0, Some(Duration::from_secs(60))),
-            Duration::from_secs(2)
+            policy.delay(0, Some(Duration::from_secs(7))),
+            Some(Duration::from_secs(7))
         );
         assert_eq!(
-            policy.delay(0, Some(Duration::from_millis(5))),
-            Duration::from_millis(5)
+            policy.delay(0, Some(Duration::from_secs(10))),
+            Some(Duration::from_secs(10))
         );
+    }
+
+    #[test]
+    fn create_is_repeated_only_when_it_cannot_have_been_processed() {
+        for status in [500, 502, 503, 504] {
+            assert!(!Operation::Create.may_repeat_status(status));
+            assert!(Operation::Delete.may_repeat_status(status));
+        }
+        assert!(Operation::Create.may_repeat_status(429));
+        assert!(!Operation::Update.may_repeat_status(409));
     }
 
     #[test]

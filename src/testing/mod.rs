@@ -1,10 +1,16 @@
-//! A faithful fake of the endpoint for offline tests (feature `testing`).
+//! A faithful, stateful fake of the participant resource for offline tests (feature
+//! `testing`).
 //!
 //! [`FakeServer`] runs in-process on `127.0.0.1` (ephemeral port) and behaves as the API is
-//! documented: Basic auth (401, code 20003), 404 (code 20404) for an unknown service or
-//! conversation, `PageSize` 1..=100 (default 50), `meta` shaped as Twilio shapes it with
-//! `PageToken` next/previous URLs pointing at itself, `null` on the last page. Faults can be
-//! scripted for retry tests, and every request is recorded.
+//! documented: Basic auth (401, code 20003), 404 (code 20404) for an unknown service,
+//! conversation or participant; list with `PageSize` 1..=100 (default 50) and `meta` shaped
+//! as Twilio shapes it (`PageToken` next/previous URLs pointing at itself, `null` on the last
+//! page); create (201 with a new `MB…` SID, dates and `url`; 409 with 50433 for an identity
+//! already there, 50416 for an address and proxy address already bound; 400 without identity
+//! or address), fetch by SID or identity, update (only the fields sent change; `null` removes
+//! a binding field; `date_updated` moves) and delete (204, then 404). Faults can be scripted
+//! for retry tests; they apply to every operation. Every request is recorded with its method,
+//! headers and body.
 //!
 //! ```
 //! use futures_util::TryStreamExt;
@@ -36,6 +42,7 @@
 //! ```
 
 mod generate;
+mod resource;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -56,8 +63,10 @@ pub use generate::{participants, FAKE_ACCOUNT_SID};
 use crate::{
     auth::Credentials,
     models::Participant,
+    path::ConversationId,
     sid::{ConversationSid, ServiceSid},
 };
+use resource::Conversation;
 
 /// The fake's Auth Token; not a secret, it only opens the fake.
 pub const FAKE_AUTH_TOKEN: &str = "fake-auth-token";
@@ -75,7 +84,8 @@ pub enum Fault {
     },
     /// Wait this long, then answer normally.
     Delay(Duration),
-    /// Close the connection without answering.
+    /// Close the connection without answering, after the request (and its body) arrived
+    /// but before it is processed.
     Drop,
 }
 
@@ -89,6 +99,10 @@ pub struct RecordedRequest {
     pub path: String,
     /// The decoded query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// The request headers (names in lower case), in order.
+    pub headers: Vec<(String, String)>,
+    /// The request body as sent (a form for create and update).
+    pub body: String,
     /// Whether an `Authorization` header was present.
     pub has_credentials: bool,
     /// Whether it matched the fake's credentials.
@@ -103,9 +117,24 @@ impl RecordedRequest {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body's form fields, decoded, in order.
+    pub fn form(&self) -> Vec<(String, String)> {
+        url::form_urlencoded::parse(self.body.as_bytes())
+            .into_owned()
+            .collect()
+    }
 }
 
-/// An in-process fake of *List Service Conversation Participants*; stops when dropped.
+/// An in-process fake of the Service Conversation Participant resource; stops when dropped.
 pub struct FakeServer {
     state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
@@ -161,32 +190,22 @@ impl FakeServer {
     }
 
     /// Serves `participants` for `conversation` (a `CH…` SID or a unique name) in `service`,
-    /// replacing any earlier ones. Each participant is encoded once, here.
+    /// replacing any earlier ones.
     pub fn add_conversation(
         &self,
         service: &ServiceSid,
-        conversation: &str,
+        conversation: impl Into<ConversationId>,
         participants: impl IntoIterator<Item = Participant>,
     ) {
-        let items = participants
-            .into_iter()
-            .map(|p| {
-                serde_json::to_string(&p)
-                    .unwrap_or_default()
-                    .into_boxed_str()
-            })
-            .collect();
-        let conversation_data = Arc::new(Conversation {
-            items,
-            pages: Mutex::default(),
-        });
+        let conversation = conversation.into();
+        let data = Conversation::new(conversation.as_str(), participants);
         self.state
             .conversations
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(
-                (service.to_string(), conversation.to_owned()),
-                conversation_data,
+                (service.to_string(), conversation.as_str().to_owned()),
+                Arc::new(Mutex::new(data)),
             );
     }
 
@@ -195,12 +214,34 @@ impl FakeServer {
     pub fn add_generated(
         &self,
         service: &ServiceSid,
-        conversation: &ConversationSid,
+        conversation: impl Into<ConversationId>,
         count: usize,
         seed: u64,
     ) {
-        let generated = participants(service, conversation, count, seed);
-        self.add_conversation(service, conversation.as_str(), generated);
+        let conversation = conversation.into();
+        let sid = conversation
+            .as_str()
+            .parse::<ConversationSid>()
+            .unwrap_or_else(|_| resource::derived_conversation_sid(conversation.as_str()));
+        let generated = participants(service, &sid, count, seed);
+        self.add_conversation(service, conversation, generated);
+    }
+
+    /// The participants of `conversation` as the fake holds them now, in list order.
+    pub fn participants(
+        &self,
+        service: &ServiceSid,
+        conversation: impl Into<ConversationId>,
+    ) -> Vec<Participant> {
+        self.state
+            .conversation(service.as_str(), conversation.into().as_str())
+            .map(|found| {
+                found
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .decoded()
+            })
+            .unwrap_or_default()
     }
 
     /// Answers the next request with `status` (and `Retry-After: secs`), then carries on.
@@ -224,6 +265,18 @@ impl FakeServer {
         faults.extend(std::iter::repeat_n(fault, times));
     }
 
+    /// Drops every scripted fault not used yet; returns how many there were.
+    pub fn clear_faults(&self) -> usize {
+        let mut faults = self
+            .state
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let unused = faults.len();
+        faults.clear();
+        unused
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.state
@@ -242,19 +295,15 @@ pub fn fake_credentials() -> Credentials {
     )
 }
 
+/// Conversations by (service SID, conversation SID or unique name).
+type Conversations = HashMap<(String, String), Arc<Mutex<Conversation>>>;
+
 struct State {
     base_url: String,
     authorization: String,
-    conversations: RwLock<HashMap<(String, String), Arc<Conversation>>>,
+    conversations: RwLock<Conversations>,
     faults: Mutex<VecDeque<Fault>>,
     requests: Mutex<Vec<RecordedRequest>>,
-}
-
-struct Conversation {
-    /// Each participant's JSON, encoded once.
-    items: Vec<Box<str>>,
-    /// Rendered page bodies by (page size, first item, page index).
-    pages: Mutex<HashMap<(usize, usize, u64), Bytes>>,
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
@@ -295,25 +344,43 @@ type Answer = Result<Response<Full<Bytes>>, Dropped>;
 
 impl State {
     async fn handle(&self, request: Request<Incoming>) -> Answer {
+        use http_body_util::BodyExt;
+        let (parts, body) = request.into_parts();
+        let body = match body.collect().await {
+            Ok(collected) => String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+            Err(_) => return Err(Dropped),
+        };
         let query: Vec<(String, String)> =
-            url::form_urlencoded::parse(request.uri().query().unwrap_or_default().as_bytes())
+            url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
                 .into_owned()
                 .collect();
-        let sent = request
-            .headers()
+        let sent = parts
+            .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         let authorized = sent == Some(self.authorization.as_str());
+        let recorded = RecordedRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            query,
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body,
+            has_credentials: sent.is_some(),
+            authorized,
+        };
         self.requests
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(RecordedRequest {
-                method: request.method().to_string(),
-                path: request.uri().path().to_owned(),
-                query: query.clone(),
-                has_credentials: sent.is_some(),
-                authorized,
-            });
+            .push(recorded.clone());
 
         let fault = self
             .faults
@@ -338,16 +405,23 @@ impl State {
             Some(Fault::Drop) => return Err(Dropped),
             None => {}
         }
-        if request.method() != hyper::Method::GET {
-            return Ok(error(405, None, "Method not allowed"));
-        }
         if !authorized {
             return Ok(error(401, Some(20003), "Authenticate"));
         }
-        Ok(self.list(request.uri().path(), &query))
+        Ok(self.route(&recorded))
     }
 
-    fn list(&self, path: &str, query: &[(String, String)]) -> Response<Full<Bytes>> {
+    fn conversation(&self, service: &str, conversation: &str) -> Option<Arc<Mutex<Conversation>>> {
+        self.conversations
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(service.to_owned(), conversation.to_owned()))
+            .cloned()
+    }
+
+    /// Dispatches on the path and method, as Twilio's two paths do.
+    fn route(&self, request: &RecordedRequest) -> Response<Full<Bytes>> {
+        let path = request.path.as_str();
         let not_found = || {
             error(
                 404,
@@ -355,18 +429,44 @@ impl State {
                 &format!("The requested resource {path} was not found"),
             )
         };
-        let Some((service, conversation)) = parse_path(path) else {
+        let Some(route) = parse_path(path) else {
             return not_found();
         };
-        let Some(found) = self
-            .conversations
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(service, conversation))
-            .cloned()
-        else {
+        let Some(found) = self.conversation(&route.service, &route.conversation) else {
             return not_found();
         };
+        let mut conversation = found.lock().unwrap_or_else(PoisonError::into_inner);
+        let resource_url = format!("{}{}", self.base_url, path);
+        let answer = match (request.method.as_str(), route.participant.as_deref()) {
+            ("GET", None) => return self.list(&mut conversation, path, &request.query),
+            ("POST", None) => conversation.create(&route.service, &resource_url, &request.form()),
+            ("GET", Some(id)) => conversation.fetch(id),
+            ("POST", Some(id)) => conversation.update(id, &request.form()),
+            ("DELETE", Some(id)) => conversation.delete(id),
+            _ => return error(405, None, "Method not allowed"),
+        };
+        match answer {
+            Ok(Some((status, body))) => json_response(status, Bytes::from(body)),
+            Ok(None) => {
+                let mut response = Response::new(Full::new(Bytes::new()));
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                response
+            }
+            Err(resource::Refusal::NotFound) => not_found(),
+            Err(resource::Refusal::Error {
+                status,
+                code,
+                message,
+            }) => error(status, code, &message),
+        }
+    }
+
+    fn list(
+        &self,
+        found: &mut Conversation,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Response<Full<Bytes>> {
         let value = |key: &str| {
             query
                 .iter()
@@ -383,7 +483,7 @@ impl State {
         };
         let start = match value("PageToken") {
             Some(token) => match parse_token(token) {
-                Some(start) if start <= found.items.len() => start,
+                Some(start) if start <= found.len() => start,
                 _ => return error(400, Some(21481), "Invalid PageToken"),
             },
             None if page > 0 => {
@@ -391,79 +491,48 @@ impl State {
             }
             None => 0,
         };
-        let body = found.page(&self.base_url, path, size, start, page);
-        let mut response = Response::new(Full::new(body));
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            header::HeaderValue::from_static("application/json"),
-        );
-        response
+        json_response(200, found.page(&self.base_url, path, size, start, page))
     }
 }
 
-impl Conversation {
-    /// The body of the page of `size` items from `start`, rendered once and then cached.
-    fn page(&self, base: &str, path: &str, size: usize, start: usize, page: u64) -> Bytes {
-        let key = (size, start, page);
-        let mut cache = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(body) = cache.get(&key) {
-            return body.clone();
-        }
-        let end = (start + size).min(self.items.len());
-        let url = |page: u64, token: Option<String>| {
-            let mut url = format!("{base}{path}?PageSize={size}&Page={page}");
-            if let Some(token) = token {
-                url.push_str("&PageToken=");
-                url.push_str(&token);
-            }
-            serde_json::Value::String(url).to_string()
-        };
-        let this_token = (page > 0).then(|| format!("PT{start:08x}"));
-        let next = if end < self.items.len() {
-            url(page + 1, Some(format!("PT{end:08x}")))
-        } else {
-            "null".into()
-        };
-        let previous = if page > 0 {
-            url(
-                page - 1,
-                Some(format!("PB{:08x}", start.saturating_sub(size))),
-            )
-        } else {
-            "null".into()
-        };
-        let mut body = format!(
-            "{{\"meta\":{{\"key\":\"participants\",\"url\":{},\"page\":{page},\"page_size\":{size},\
-             \"first_page_url\":{},\"next_page_url\":{next},\"previous_page_url\":{previous}}},\
-             \"participants\":[",
-            url(page, this_token),
-            url(0, None),
-        );
-        for (i, item) in self.items[start..end].iter().enumerate() {
-            if i > 0 {
-                body.push(',');
-            }
-            body.push_str(item);
-        }
-        body.push_str("]}");
-        let body = Bytes::from(body);
-        cache.insert(key, body.clone());
-        body
-    }
+/// The decoded segments of the resource's two paths.
+#[derive(Debug, PartialEq, Eq)]
+struct Route {
+    service: String,
+    conversation: String,
+    participant: Option<String>,
 }
 
-/// `/v1/Services/{service}/Conversations/{conversation}/Participants`, decoded.
-fn parse_path(path: &str) -> Option<(String, String)> {
-    let rest = path.strip_prefix("/v1/Services/")?;
-    let (service, rest) = rest.split_once("/Conversations/")?;
-    let conversation = rest.strip_suffix("/Participants")?;
+/// `/v1/Services/{service}/Conversations/{conversation}/Participants[/{participant}]`,
+/// each segment percent-decoded.
+fn parse_path(path: &str) -> Option<Route> {
     let decode = |s: &str| {
         percent_encoding::percent_decode_str(s)
             .decode_utf8()
             .ok()
             .map(|v| v.into_owned())
     };
-    Some((decode(service)?, decode(conversation)?))
+    let mut segments = path.strip_prefix("/v1/Services/")?.split('/');
+    let service = decode(segments.next()?)?;
+    if segments.next()? != "Conversations" {
+        return None;
+    }
+    let conversation = decode(segments.next()?)?;
+    if segments.next()? != "Participants" {
+        return None;
+    }
+    let participant = match segments.next() {
+        Some(segment) => Some(decode(segment)?),
+        None => None,
+    };
+    if segments.next().is_some() {
+        return None;
+    }
+    Some(Route {
+        service,
+        conversation,
+        participant,
+    })
 }
 
 /// `PT`/`PB` followed by the hexadecimal index of the page's first item.
@@ -482,7 +551,12 @@ fn error(status: u16, code: Option<i64>, message: &str) -> Response<Full<Bytes>>
         "more_info": code.map(|c| format!("https://www.twilio.com/docs/errors/{c}")),
         "status": status,
     });
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    json_response(status, Bytes::from(body.to_string()))
+}
+
+/// A JSON answer with `status`.
+fn json_response(status: u16, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     response.headers_mut().insert(
@@ -500,9 +574,22 @@ mod tests {
     fn paths_and_tokens() {
         assert_eq!(
             parse_path("/v1/Services/IS1/Conversations/support%2Fa%20b/Participants"),
-            Some(("IS1".into(), "support/a b".into()))
+            Some(Route {
+                service: "IS1".into(),
+                conversation: "support/a b".into(),
+                participant: None
+            })
+        );
+        assert_eq!(
+            parse_path("/v1/Services/IS1/Conversations/CH1/Participants/alice%40x")
+                .and_then(|r| r.participant),
+            Some("alice@x".into())
         );
         assert_eq!(parse_path("/v1/Services/IS1/Conversations/CH1"), None);
+        assert_eq!(
+            parse_path("/v1/Services/IS1/Conversations/CH1/Participants/a/b"),
+            None
+        );
         assert_eq!(parse_token("PT00000032"), Some(50));
         assert_eq!(parse_token("PB0"), Some(0));
         assert_eq!(parse_token("XX1"), None);

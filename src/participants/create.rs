@@ -1,0 +1,160 @@
+//! Create: add a participant to a conversation.
+
+use std::{future::IntoFuture, pin::Pin};
+
+use chrono::{DateTime, Utc};
+
+use super::{parse_role, webhook_header, Attributes, ParticipantsHandler};
+use crate::{
+    error::{Error, Result},
+    generated::types::CreateParticipantRequest,
+    models::Participant,
+    retry::Operation,
+};
+
+/// A participant to create; send it with [`send`](Self::send) or `.await`.
+///
+/// A chat participant needs an [`identity`](Self::identity); an SMS or WhatsApp
+/// participant an [`address`](Self::address) (and usually a
+/// [`proxy_address`](Self::proxy_address), the Twilio number); a group-MMS participant a
+/// [`projected_address`](Self::projected_address). A create is never repeated once it may
+/// have reached Twilio (see [`Error::OutcomeUnknown`]).
+#[derive(Clone, Debug)]
+#[must_use = "a create does nothing until it is sent"]
+pub struct CreateParticipant {
+    handler: ParticipantsHandler,
+    fields: CreateParticipantRequest,
+    attributes: Attributes,
+    role: Option<String>,
+    webhook: Option<bool>,
+}
+
+impl CreateParticipant {
+    pub(super) fn new(handler: ParticipantsHandler) -> Self {
+        Self {
+            handler,
+            fields: CreateParticipantRequest::default(),
+            attributes: Attributes::Unset,
+            role: None,
+            webhook: None,
+        }
+    }
+
+    /// The chat identity of a Conversations User (`Identity`).
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.fields.identity = Some(identity.into());
+        self
+    }
+
+    /// The participant's own address, e.g. `+15558675310` or `whatsapp:+15558675310`
+    /// (`MessagingBinding.Address`).
+    pub fn address(mut self, address: impl Into<String>) -> Self {
+        self.fields.messaging_binding_address = Some(address.into());
+        self
+    }
+
+    /// The Twilio address the participant talks to (`MessagingBinding.ProxyAddress`).
+    pub fn proxy_address(mut self, address: impl Into<String>) -> Self {
+        self.fields.messaging_binding_proxy_address = Some(address.into());
+        self
+    }
+
+    /// The address shown to others in a group-MMS conversation
+    /// (`MessagingBinding.ProjectedAddress`).
+    pub fn projected_address(mut self, address: impl Into<String>) -> Self {
+        self.fields.messaging_binding_projected_address = Some(address.into());
+        self
+    }
+
+    /// Metadata as any `Serialize` value, sent as JSON text (`Attributes`).
+    pub fn attributes<T: serde::Serialize + ?Sized>(mut self, attributes: &T) -> Self {
+        self.attributes = Attributes::from_value(attributes);
+        self
+    }
+
+    /// Metadata as JSON text, checked to be valid JSON before sending (`Attributes`).
+    pub fn attributes_text(mut self, json: impl Into<String>) -> Self {
+        self.attributes = Attributes::from_text(json.into());
+        self
+    }
+
+    /// The role, an `RL…` SID (`RoleSid`); checked before sending.
+    pub fn role_sid(mut self, role: impl AsRef<str>) -> Self {
+        self.role = Some(role.as_ref().to_owned());
+        self
+    }
+
+    /// A creation date to record instead of now (`DateCreated`).
+    pub fn date_created(mut self, date: DateTime<Utc>) -> Self {
+        self.fields.date_created = Some(date);
+        self
+    }
+
+    /// A last-update date to record (`DateUpdated`).
+    pub fn date_updated(mut self, date: DateTime<Utc>) -> Self {
+        self.fields.date_updated = Some(date);
+        self
+    }
+
+    /// Whether the service's webhooks fire for this change (`X-Twilio-Webhook-Enabled`);
+    /// unset sends no header.
+    pub fn webhook_enabled(mut self, enabled: bool) -> Self {
+        self.webhook = Some(enabled);
+        self
+    }
+
+    /// Checks the fields and creates the participant (HTTP 201).
+    ///
+    /// # Errors
+    /// Local errors with nothing sent: neither an identity nor an address, attributes that
+    /// are not JSON, a malformed role SID or conversation. Then [`Error::Api`] (e.g. 409
+    /// with Twilio code 50433 or 50416 for a participant already there),
+    /// [`Error::OutcomeUnknown`] when the request was sent and its answer lost, or a
+    /// transport error when nothing reached Twilio.
+    pub async fn send(self) -> Result<Participant> {
+        let Self {
+            handler,
+            mut fields,
+            attributes,
+            role,
+            webhook,
+        } = self;
+        let conversation = handler.conversation.checked()?;
+        if fields.identity.is_none()
+            && fields.messaging_binding_address.is_none()
+            && fields.messaging_binding_projected_address.is_none()
+        {
+            return Err(Error::InvalidInput {
+                parameter: "Identity",
+                reason: "a participant needs an identity (chat) or an address \
+                         (MessagingBinding.Address or MessagingBinding.ProjectedAddress)"
+                    .into(),
+            });
+        }
+        fields.attributes = attributes.into_field()?;
+        fields.role_sid = parse_role(role)?;
+        let (service, fields) = (&handler.service, &fields);
+        handler
+            .client
+            .call(Operation::Create, |wire| async move {
+                wire.create_service_conversation_participant(
+                    service,
+                    conversation,
+                    webhook_header(webhook),
+                    fields,
+                )
+                .await
+            })
+            .await
+            .0
+    }
+}
+
+impl IntoFuture for CreateParticipant {
+    type Output = Result<Participant>;
+    type IntoFuture = Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}

@@ -1,0 +1,191 @@
+//! The Service Conversation Participant resource, one handler per conversation:
+//! list, create, fetch, update and delete.
+//!
+//! ```no_run
+//! # async fn run(client: twilio_conversations::Client, service: twilio_conversations::ServiceSid)
+//! # -> twilio_conversations::Result<()> {
+//! let participants = client.participants(&service, "support-room-7");
+//! let alice = participants.create().identity("alice").send().await?;
+//! let fetched = participants.fetch("alice").await?;
+//! participants.update(alice.sid.as_ref().unwrap()).last_read_message_index(7).send().await?;
+//! participants.delete(alice.sid.as_ref().unwrap()).send().await?;
+//! # let _ = fetched; Ok(()) }
+//! ```
+
+mod create;
+mod delete;
+mod update;
+
+pub use create::CreateParticipant;
+pub use delete::{DeleteParticipant, Deletion};
+pub use update::UpdateParticipant;
+
+use crate::{
+    client::Client,
+    error::{Error, Result},
+    generated::types::WebhookEnabled,
+    models::Participant,
+    pagination::{ListParticipants, Page, ParticipantStream},
+    path::{ConversationId, ParticipantId},
+    retry::Operation,
+    sid::{RoleSid, ServiceSid},
+};
+
+/// The participants of one conversation; made by [`Client::participants`].
+///
+/// Listing reads as before (`.page_size(..)`, `.limit(..)`, `.stream()`, `.list()`,
+/// `.first_page()`); the same handle creates, fetches, updates and deletes.
+#[derive(Clone, Debug)]
+pub struct ParticipantsHandler {
+    client: Client,
+    service: ServiceSid,
+    conversation: ConversationId,
+}
+
+impl ParticipantsHandler {
+    pub(crate) fn new(client: Client, service: ServiceSid, conversation: ConversationId) -> Self {
+        Self {
+            client,
+            service,
+            conversation,
+        }
+    }
+
+    /// A list request with this page size (1 to 100; see [`ListParticipants::page_size`]).
+    pub fn page_size(&self, size: u32) -> ListParticipants {
+        self.list_request().page_size(size)
+    }
+
+    /// A list request returning at most `limit` participants.
+    pub fn limit(&self, limit: u64) -> ListParticipants {
+        self.list_request().limit(limit)
+    }
+
+    /// Streams every participant; see [`ListParticipants::stream`].
+    pub fn stream(&self) -> ParticipantStream {
+        self.list_request().stream()
+    }
+
+    /// Collects every participant; see [`ListParticipants::list`].
+    ///
+    /// # Errors
+    /// The first error of the stream.
+    pub async fn list(&self) -> Result<Vec<Participant>> {
+        self.list_request().list().await
+    }
+
+    /// The first page with its metadata; see [`ListParticipants::first_page`].
+    ///
+    /// # Errors
+    /// Invalid input before any request, or the request's error.
+    pub async fn first_page(&self) -> Result<Option<Page>> {
+        self.list_request().first_page().await
+    }
+
+    /// A list request with Twilio's largest page and no limit, to configure further.
+    pub fn list_request(&self) -> ListParticipants {
+        ListParticipants::new(
+            self.client.clone(),
+            self.service.clone(),
+            self.conversation.clone(),
+        )
+    }
+
+    /// Starts a create: give an identity (chat) or an address (SMS, WhatsApp, group MMS).
+    pub fn create(&self) -> CreateParticipant {
+        CreateParticipant::new(self.clone())
+    }
+
+    /// Fetches one participant by its `MB…` SID or its identity. Retried like a list.
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] (nothing sent) for a name that cannot be a path segment;
+    /// [`Error::Api`] with 404/20404 when there is no such participant.
+    pub async fn fetch(&self, participant: impl Into<ParticipantId>) -> Result<Participant> {
+        let participant = participant.into();
+        let (service, conversation, sid) = self.path(&participant)?;
+        self.client
+            .call(Operation::Fetch, |wire| async move {
+                wire.fetch_service_conversation_participant(service, conversation, sid)
+                    .await
+            })
+            .await
+            .0
+    }
+
+    /// Starts an update of the participant with this `MB…` SID: only the fields set change.
+    pub fn update(&self, participant: impl Into<ParticipantId>) -> UpdateParticipant {
+        UpdateParticipant::new(self.clone(), participant.into())
+    }
+
+    /// Starts removing the participant with this `MB…` SID from the conversation.
+    pub fn delete(&self, participant: impl Into<ParticipantId>) -> DeleteParticipant {
+        DeleteParticipant::new(self.clone(), participant.into())
+    }
+
+    /// The checked path parameters of an operation on one participant.
+    fn path<'a>(
+        &'a self,
+        participant: &'a ParticipantId,
+    ) -> Result<(&'a ServiceSid, &'a str, &'a str)> {
+        Ok((
+            &self.service,
+            self.conversation.checked()?,
+            participant.checked()?,
+        ))
+    }
+}
+
+/// The `X-Twilio-Webhook-Enabled` header value for a caller's choice.
+fn webhook_header(enabled: Option<bool>) -> Option<WebhookEnabled> {
+    enabled.map(|on| {
+        if on {
+            WebhookEnabled::True
+        } else {
+            WebhookEnabled::False
+        }
+    })
+}
+
+/// Attributes given by a create or update: any `Serialize` value, or JSON text; checked
+/// when the request is sent.
+#[derive(Clone, Debug, Default)]
+enum Attributes {
+    #[default]
+    Unset,
+    Text(String),
+    Invalid(String),
+}
+
+impl Attributes {
+    fn from_value<T: serde::Serialize + ?Sized>(value: &T) -> Self {
+        match serde_json::to_string(value) {
+            Ok(text) => Attributes::Text(text),
+            Err(e) => Attributes::Invalid(format!("cannot be encoded as JSON: {e}")),
+        }
+    }
+
+    fn from_text(text: String) -> Self {
+        match serde_json::from_str::<serde::de::IgnoredAny>(&text) {
+            Ok(_) => Attributes::Text(text),
+            Err(e) => Attributes::Invalid(format!("is not valid JSON text: {e}")),
+        }
+    }
+
+    /// The text to send, `None` when unset, or the reason it cannot be sent.
+    fn into_field(self) -> Result<Option<String>> {
+        match self {
+            Attributes::Unset => Ok(None),
+            Attributes::Text(text) => Ok(Some(text)),
+            Attributes::Invalid(reason) => Err(Error::InvalidInput {
+                parameter: "Attributes",
+                reason,
+            }),
+        }
+    }
+}
+
+/// A role SID given as text or as a [`RoleSid`], checked when the request is sent.
+fn parse_role(role: Option<String>) -> Result<Option<RoleSid>> {
+    Ok(role.map(RoleSid::new).transpose()?)
+}

@@ -1,0 +1,164 @@
+//! Update: change fields of a participant; only the fields set are sent.
+
+use std::{future::IntoFuture, pin::Pin};
+
+use chrono::{DateTime, Utc};
+
+use super::{parse_role, webhook_header, Attributes, ParticipantsHandler};
+use crate::{
+    error::Result, generated::types::UpdateParticipantRequest, models::Participant,
+    path::ParticipantId, retry::Operation,
+};
+
+/// The value Twilio documents for removing a binding field in an update.
+const CLEAR: &str = "null";
+
+/// Changes to one participant; send them with [`send`](Self::send) or `.await`.
+/// Only the fields set here are sent, and only they change.
+#[derive(Clone, Debug)]
+#[must_use = "an update does nothing until it is sent"]
+pub struct UpdateParticipant {
+    handler: ParticipantsHandler,
+    participant: ParticipantId,
+    fields: UpdateParticipantRequest,
+    attributes: Attributes,
+    role: Option<String>,
+    webhook: Option<bool>,
+}
+
+impl UpdateParticipant {
+    pub(super) fn new(handler: ParticipantsHandler, participant: ParticipantId) -> Self {
+        Self {
+            handler,
+            participant,
+            fields: UpdateParticipantRequest::default(),
+            attributes: Attributes::Unset,
+            role: None,
+            webhook: None,
+        }
+    }
+
+    /// A new chat identity (`Identity`).
+    pub fn identity(mut self, identity: impl Into<String>) -> Self {
+        self.fields.identity = Some(identity.into());
+        self
+    }
+
+    /// New metadata as any `Serialize` value, sent as JSON text (`Attributes`).
+    pub fn attributes<T: serde::Serialize + ?Sized>(mut self, attributes: &T) -> Self {
+        self.attributes = Attributes::from_value(attributes);
+        self
+    }
+
+    /// New metadata as JSON text, checked to be valid JSON before sending (`Attributes`).
+    pub fn attributes_text(mut self, json: impl Into<String>) -> Self {
+        self.attributes = Attributes::from_text(json.into());
+        self
+    }
+
+    /// A new role, an `RL…` SID (`RoleSid`); checked before sending.
+    pub fn role_sid(mut self, role: impl AsRef<str>) -> Self {
+        self.role = Some(role.as_ref().to_owned());
+        self
+    }
+
+    /// A new proxy address (`MessagingBinding.ProxyAddress`).
+    pub fn proxy_address(mut self, address: impl Into<String>) -> Self {
+        self.fields.messaging_binding_proxy_address = Some(address.into());
+        self
+    }
+
+    /// Removes the proxy address: sends `MessagingBinding.ProxyAddress=null`, as Twilio
+    /// documents.
+    pub fn clear_proxy_address(mut self) -> Self {
+        self.fields.messaging_binding_proxy_address = Some(CLEAR.into());
+        self
+    }
+
+    /// A new projected address (`MessagingBinding.ProjectedAddress`).
+    pub fn projected_address(mut self, address: impl Into<String>) -> Self {
+        self.fields.messaging_binding_projected_address = Some(address.into());
+        self
+    }
+
+    /// Removes the projected address: sends `MessagingBinding.ProjectedAddress=null`.
+    pub fn clear_projected_address(mut self) -> Self {
+        self.fields.messaging_binding_projected_address = Some(CLEAR.into());
+        self
+    }
+
+    /// A new creation date (`DateCreated`).
+    pub fn date_created(mut self, date: DateTime<Utc>) -> Self {
+        self.fields.date_created = Some(date);
+        self
+    }
+
+    /// A new last-update date (`DateUpdated`).
+    pub fn date_updated(mut self, date: DateTime<Utc>) -> Self {
+        self.fields.date_updated = Some(date);
+        self
+    }
+
+    /// The index of the last message the participant has read (`LastReadMessageIndex`).
+    pub fn last_read_message_index(mut self, index: i64) -> Self {
+        self.fields.last_read_message_index = Some(index);
+        self
+    }
+
+    /// The timestamp of the last message the participant has read (`LastReadTimestamp`).
+    pub fn last_read_timestamp(mut self, timestamp: impl Into<String>) -> Self {
+        self.fields.last_read_timestamp = Some(timestamp.into());
+        self
+    }
+
+    /// Whether the service's webhooks fire for this change (`X-Twilio-Webhook-Enabled`);
+    /// unset sends no header.
+    pub fn webhook_enabled(mut self, enabled: bool) -> Self {
+        self.webhook = Some(enabled);
+        self
+    }
+
+    /// Checks the fields and sends the update; answers the participant as updated.
+    /// Retried like a list (the same update applied twice has the same result).
+    ///
+    /// # Errors
+    /// Local errors with nothing sent (attributes that are not JSON, a malformed role SID,
+    /// an empty participant or conversation), then the request's error.
+    pub async fn send(self) -> Result<Participant> {
+        let Self {
+            handler,
+            participant,
+            mut fields,
+            attributes,
+            role,
+            webhook,
+        } = self;
+        let (service, conversation, sid) = handler.path(&participant)?;
+        fields.attributes = attributes.into_field()?;
+        fields.role_sid = parse_role(role)?;
+        let fields = &fields;
+        handler
+            .client
+            .call(Operation::Update, |wire| async move {
+                wire.update_service_conversation_participant(
+                    service,
+                    conversation,
+                    sid,
+                    webhook_header(webhook),
+                    fields,
+                )
+                .await
+            })
+            .await
+            .0
+    }
+}
+
+impl IntoFuture for UpdateParticipant {
+    type Output = Result<Participant>;
+    type IntoFuture = Pin<Box<dyn std::future::Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.send())
+    }
+}
