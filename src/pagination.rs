@@ -187,7 +187,7 @@ struct Walk {
     conversation: ConversationId,
     page_size: Option<u64>,
     remaining: Option<u64>,
-    /// Every page followed so far, as a hash of its `PageToken` and `Page`.
+    /// Every page followed so far, as a hash of its `PageToken` (or `Page`, without one).
     followed: HashSet<u64>,
     next: Next,
 }
@@ -299,11 +299,15 @@ impl Walk {
     }
 }
 
-/// A followed page, remembered as a hash of its `PageToken` and `Page`, so a walk over
-/// millions of participants stays small.
+/// A followed page, remembered as a hash of its `PageToken` (which names the page; `Page`
+/// is client state), or of its `Page` when it has no token, so a walk over millions of
+/// participants stays small.
 fn link_hash(query: &PageQuery) -> u64 {
     let mut hasher = DefaultHasher::new();
-    (&query.page_token, query.page).hash(&mut hasher);
+    match &query.page_token {
+        Some(token) => token.hash(&mut hasher),
+        None => query.page.hash(&mut hasher),
+    }
     hasher.finish()
 }
 

@@ -44,14 +44,20 @@ async fn serves_generated_participants_in_pages() {
     let requests = fake.requests();
     let queries: Vec<_> = requests
         .iter()
-        .map(|r| (r.query_value("Page"), r.query_value("PageToken")))
+        .map(|r| {
+            (
+                r.query_value("PageSize"),
+                r.query_value("Page"),
+                r.query_value("PageToken"),
+            )
+        })
         .collect();
+    // No page size set: Twilio's largest page, so 120 participants take 2 round trips, not 3.
     assert_eq!(
         queries,
         [
-            (None, None),
-            (Some("1"), Some("PT00000032")),
-            (Some("2"), Some("PT00000064"))
+            (Some("100"), None, None),
+            (Some("100"), Some("1"), Some("PT00000064"))
         ]
     );
 }
@@ -65,7 +71,8 @@ async fn page_meta_is_shaped_like_twilio() {
         .page_size(2)
         .first_page()
         .await
-        .unwrap();
+        .unwrap()
+        .expect("no limit: the first page is fetched");
     let path = format!("{}{}", fake.base_url(), common::PATH);
     assert_eq!(first.meta.key, "participants");
     assert_eq!(first.meta.page, 0);
@@ -205,8 +212,7 @@ async fn stream_prefetches_one_page_and_never_past_the_limit() {
 }
 
 #[test]
-fn stream_works_outside_a_tokio_context_for_invalid_input() {
-    // No runtime: the stream must not panic; invalid input is reported without a request.
+fn outside_tokio_a_stream_says_it_needs_tokio_instead_of_panicking() {
     let client = Client::builder()
         .base_url("http://127.0.0.1:9")
         .credentials(testing::fake_credentials())
@@ -214,8 +220,17 @@ fn stream_works_outside_a_tokio_context_for_invalid_input() {
         .unwrap();
     let mut stream = client
         .participants(&common::service(), common::CONVERSATION)
-        .page_size(0)
         .stream();
     let first = futures_util::FutureExt::now_or_never(stream.try_next());
+    match first {
+        Some(Err(Error::Config(message))) => assert!(message.contains("Tokio runtime"), "{message}"),
+        other => panic!("expected a configuration error naming Tokio, got {other:?}"),
+    }
+    // Invalid input is still reported first, without a request.
+    let mut invalid = client
+        .participants(&common::service(), common::CONVERSATION)
+        .page_size(0)
+        .stream();
+    let first = futures_util::FutureExt::now_or_never(invalid.try_next());
     assert!(matches!(first, Some(Err(Error::InvalidInput { .. }))));
 }

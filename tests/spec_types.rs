@@ -180,7 +180,8 @@ async fn sends_exactly_the_documented_request() {
         .page_size(2)
         .first_page()
         .await
-        .unwrap();
+        .unwrap()
+        .expect("a limit other than 0 fetches the first page");
     assert_eq!(sids(&page.participants), expected_sids(0..2));
     assert_eq!(page.meta.next_page_url.as_deref(), Some(next.as_str()));
     let last = page.next_page(&client).await.unwrap().unwrap();
