@@ -1,7 +1,12 @@
 //! The wire types, re-exported from the generated code, and the few helpers users need.
+//!
+//! `CreateParticipantRequest`, `UpdateParticipantRequest` and `WebhookEnabled` are the
+//! generated form bodies and header the builders fill in; they are here for tooling that
+//! checks the spec against them.
 
 pub use crate::generated::types::{
-    MessagingBinding, PageMeta, Participant, ParticipantPage, TwilioError,
+    CreateParticipantRequest, MessagingBinding, PageMeta, Participant, ParticipantPage,
+    TwilioError, UpdateParticipantRequest, WebhookEnabled,
 };
 
 use crate::error::{Error, Result};

@@ -223,7 +223,9 @@ fn outside_tokio_a_stream_says_it_needs_tokio_instead_of_panicking() {
         .stream();
     let first = futures_util::FutureExt::now_or_never(stream.try_next());
     match first {
-        Some(Err(Error::Config(message))) => assert!(message.contains("Tokio runtime"), "{message}"),
+        Some(Err(Error::Config(message))) => {
+            assert!(message.contains("Tokio runtime"), "{message}")
+        }
         other => panic!("expected a configuration error naming Tokio, got {other:?}"),
     }
     // Invalid input is still reported first, without a request.

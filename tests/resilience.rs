@@ -353,7 +353,14 @@ async fn a_huge_body_is_refused_without_reading_it() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::ResponseTooLarge { status: 200, limit: 16_777_216, size: 17_000_000 }),
+        matches!(
+            err,
+            Error::ResponseTooLarge {
+                status: 200,
+                limit: 16_777_216,
+                size: 17_000_000
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(
@@ -375,9 +382,16 @@ async fn a_huge_chunked_body_is_cut_off_at_the_limit() {
     // Where reading stops depends on how the bytes arrive (chunk sizes vary with load), so
     // only what does not is checked: it stopped past the limit, and kept the status.
     match err {
-        Error::ResponseTooLarge { status, limit, size } => {
+        Error::ResponseTooLarge {
+            status,
+            limit,
+            size,
+        } => {
             assert_eq!((status, limit), (200, 16_777_216));
-            assert!(size > 16_777_216 && size <= 17 * 1024 * 1024 + 65_536, "{size}");
+            assert!(
+                size > 16_777_216 && size <= 17 * 1024 * 1024 + 65_536,
+                "{size}"
+            );
         }
         other => panic!("expected ResponseTooLarge, got {other:?}"),
     }

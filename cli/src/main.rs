@@ -271,7 +271,8 @@ impl Session {
         let service: ServiceSid = target.chat_service_sid.unwrap_or_default().parse()?;
         let client = configured(target.base_url, target.region, target.edge)?;
         Ok(Self {
-            participants: client.participants(&service, target.conversation_sid.unwrap_or_default()),
+            participants: client
+                .participants(&service, target.conversation_sid.unwrap_or_default()),
             format: target.output,
             demo: None,
         })
@@ -450,7 +451,10 @@ async fn list(
         count += 1;
         out.item(&participant)?;
         if progress && count % 100 == 0 {
-            eprint!("\r{count} participants, {} pages", participants.pages_fetched());
+            eprint!(
+                "\r{count} participants, {} pages",
+                participants.pages_fetched()
+            );
         }
     }
     if progress && count >= 100 {

@@ -72,7 +72,11 @@ impl<W: Write> Output<W> {
         let address =
             field(binding.and_then(|b| b.address.as_deref().or(b.projected_address.as_deref())));
         let sid = p.sid.as_ref().map(ToString::to_string).unwrap_or_default();
-        let role = p.role_sid.as_ref().map(ToString::to_string).unwrap_or_default();
+        let role = p
+            .role_sid
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
         let created = p
             .date_created
             .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())

@@ -5,7 +5,8 @@
 //!    OpenAPI's `nullable` turned into a `null` type alternative);
 //! 3. the docs page's example (`openapi/examples/documented-200.json`, and the seed page when
 //!    it is beside the repo) equals the spec's `documented` example value by value;
-//! 4. every example decodes through the generated types and re-encodes without loss;
+//! 4. every example decodes through the generated types and re-encodes without loss; a
+//!    request-body example also encodes as a form to exactly its own fields;
 //! 5. the JSON Schema `schemars` derives from the generated types matches the spec's schemas.
 
 use std::{
@@ -16,7 +17,10 @@ use std::{
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use twilio_conversations::{
-    models::{MessagingBinding, PageMeta, Participant, ParticipantPage, TwilioError},
+    models::{
+        CreateParticipantRequest, MessagingBinding, PageMeta, Participant, ParticipantPage,
+        TwilioError, UpdateParticipantRequest, WebhookEnabled,
+    },
     AccountSid, ConversationSid, ParticipantSid, RoleSid, ServiceSid,
 };
 
@@ -68,8 +72,8 @@ impl Report {
 
 /// The name of the example the docs page's example must equal.
 const DOCUMENTED: &str = "documented";
-const OPERATION: &str =
-    "/paths/~1v1~1Services~1{ChatServiceSid}~1Conversations~1{ConversationSid}~1Participants/get";
+/// The operation whose 200 example is the docs page's.
+const LIST_OPERATION: &str = "ListServiceConversationParticipant";
 
 /// Runs every check.
 pub fn run(inputs: &Inputs) -> Report {
@@ -233,10 +237,16 @@ pub struct Example {
 /// The generated type an example decodes into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExampleKind {
-    /// A 200 body: `ParticipantPage`.
+    /// A list's 200 body: `ParticipantPage`.
     Page,
+    /// A create, fetch or update body: `Participant`.
+    Participant,
     /// An error body: `TwilioError`.
     Error,
+    /// A create's form: `CreateParticipantRequest`.
+    CreateForm,
+    /// An update's form: `UpdateParticipantRequest`.
+    UpdateForm,
     /// The `ChatServiceSid` path parameter: `ServiceSid`.
     ServiceSid,
     /// Any other parameter: only validated against its schema.
@@ -253,13 +263,42 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     }
 }
 
-/// Every example of the operation: parameters, responses (error responses once, where
-/// they are defined), named and single.
+/// Every example of every operation: parameters, request bodies, responses (error responses
+/// once, where they are defined), named and single. Each is named after its operation.
 pub fn collect_examples(doc: &Value) -> Vec<Example> {
     let mut out = Vec::new();
-    let Some(operation) = doc.pointer(OPERATION) else {
-        return out;
-    };
+    let paths = doc.get("paths").and_then(Value::as_object);
+    for (path, item) in paths.into_iter().flatten() {
+        let methods = item.as_object().into_iter().flatten();
+        for (method, operation) in methods {
+            let at = format!("/paths/{}/{method}", escape(path));
+            operation_examples(doc, &at, operation, &mut out);
+        }
+    }
+    if let Some(map) = doc
+        .pointer("/components/responses")
+        .and_then(Value::as_object)
+    {
+        for (name, response) in map {
+            let at = format!("/components/responses/{}", escape(name));
+            body_examples(
+                doc,
+                &format!("response {name}"),
+                &at,
+                response,
+                ExampleKind::Error,
+                &mut out,
+            );
+        }
+    }
+    out
+}
+
+fn operation_examples(doc: &Value, at: &str, operation: &Value, out: &mut Vec<Example>) {
+    let id = operation
+        .get("operationId")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
     let parameters = operation.get("parameters").and_then(Value::as_array);
     for (i, parameter) in parameters.into_iter().flatten().enumerate() {
         let parameter = resolve(doc, parameter);
@@ -272,67 +311,83 @@ pub fn collect_examples(doc: &Value) -> Vec<Example> {
         let schema = parameter.get("schema").cloned().unwrap_or(json!({}));
         if let Some(value) = parameter.get("example") {
             out.push(Example {
-                name: format!("parameter {name} example"),
+                name: format!("{id} parameter {name} example"),
                 kind,
-                pointer: format!("{OPERATION}/parameters/{i}/example"),
+                pointer: format!("{at}/parameters/{i}/example"),
                 schema,
                 value: value.clone(),
             });
         }
     }
-    let mut responses: Vec<(String, String, &Value)> = Vec::new();
+    if let Some(body) = operation.get("requestBody") {
+        let kind = if id.starts_with("Create") {
+            ExampleKind::CreateForm
+        } else {
+            ExampleKind::UpdateForm
+        };
+        let label = format!("{id} request body");
+        body_examples(
+            doc,
+            &label,
+            &format!("{at}/requestBody"),
+            resolve(doc, body),
+            kind,
+            out,
+        );
+    }
     if let Some(map) = operation.get("responses").and_then(Value::as_object) {
         for (status, response) in map {
-            if response.get("$ref").is_none() {
-                let at = format!("{OPERATION}/responses/{}", escape(status));
-                responses.push((format!("response {status}"), at, response));
+            if response.get("$ref").is_some() {
+                continue;
             }
+            let kind = match (id == LIST_OPERATION, status.starts_with('2')) {
+                (true, true) => ExampleKind::Page,
+                (false, true) => ExampleKind::Participant,
+                (_, false) => ExampleKind::Error,
+            };
+            let label = format!("{id} response {status}");
+            let at = format!("{at}/responses/{}", escape(status));
+            body_examples(doc, &label, &at, response, kind, out);
         }
     }
-    if let Some(map) = doc
-        .pointer("/components/responses")
-        .and_then(Value::as_object)
-    {
-        for (name, response) in map {
-            let at = format!("/components/responses/{}", escape(name));
-            responses.push((format!("response {name}"), at, response));
+}
+
+/// The examples of a response or request body, of each media type.
+fn body_examples(
+    doc: &Value,
+    label: &str,
+    at: &str,
+    body: &Value,
+    kind: ExampleKind,
+    out: &mut Vec<Example>,
+) {
+    let content = body.get("content").and_then(Value::as_object);
+    for (media, body) in content.into_iter().flatten() {
+        let schema = body.get("schema").cloned().unwrap_or(json!({}));
+        let at = format!("{at}/content/{}", escape(media));
+        if let Some(value) = body.get("example") {
+            out.push(Example {
+                name: format!("{label} example"),
+                kind,
+                pointer: format!("{at}/example"),
+                schema: schema.clone(),
+                value: value.clone(),
+            });
         }
-    }
-    for (label, at, response) in responses {
-        let kind = if label == "response 200" {
-            ExampleKind::Page
-        } else {
-            ExampleKind::Error
-        };
-        let content = response.get("content").and_then(Value::as_object);
-        for (media, body) in content.into_iter().flatten() {
-            let schema = body.get("schema").cloned().unwrap_or(json!({}));
-            let at = format!("{at}/content/{}", escape(media));
-            if let Some(value) = body.get("example") {
+        let named = body.get("examples").and_then(Value::as_object);
+        for (name, example) in named.into_iter().flatten() {
+            let example = resolve(doc, example);
+            if let Some(value) = example.get("value") {
                 out.push(Example {
-                    name: format!("{label} example"),
+                    name: format!("{label} example {name:?}"),
                     kind,
-                    pointer: format!("{at}/example"),
+                    pointer: format!("{at}/examples/{}/value", escape(name)),
                     schema: schema.clone(),
                     value: value.clone(),
                 });
             }
-            let named = body.get("examples").and_then(Value::as_object);
-            for (name, example) in named.into_iter().flatten() {
-                let example = resolve(doc, example);
-                if let Some(value) = example.get("value") {
-                    out.push(Example {
-                        name: format!("{label} example {name:?}"),
-                        kind,
-                        pointer: format!("{at}/examples/{}/value", escape(name)),
-                        schema: schema.clone(),
-                        value: value.clone(),
-                    });
-                }
-            }
         }
     }
-    out
 }
 
 /// OpenAPI 3.0 schema → JSON Schema: `nullable: true` becomes a `null` alternative and
@@ -428,14 +483,22 @@ fn validate_example(components: &Value, example: &Example, problems: &mut Vec<St
 fn round_trip(example: &Example, problems: &mut Vec<String>) {
     let encoded = match example.kind {
         ExampleKind::Page => reencode::<ParticipantPage>(&example.value),
+        ExampleKind::Participant => reencode::<Participant>(&example.value),
         ExampleKind::Error => reencode::<TwilioError>(&example.value),
+        ExampleKind::CreateForm => reencode_form::<CreateParticipantRequest>(&example.value),
+        ExampleKind::UpdateForm => reencode_form::<UpdateParticipantRequest>(&example.value),
         ExampleKind::ServiceSid => reencode::<ServiceSid>(&example.value),
         ExampleKind::Parameter => return,
     };
     match encoded {
         Err(e) => problems.push(format!(
-            "{}: does not decode through the generated types: {e}",
-            example.name
+            "{}: {}: {e}",
+            example.name,
+            match example.kind {
+                ExampleKind::CreateForm | ExampleKind::UpdateForm =>
+                    "is not sent as the same form through the generated types",
+                _ => "does not decode through the generated types",
+            }
         )),
         Ok(again) => {
             for difference in diff(&example.value, &again, "") {
@@ -449,6 +512,37 @@ fn reencode<T: DeserializeOwned + serde::Serialize>(value: &Value) -> Result<Val
     let decoded: T = serde_path_to_error::deserialize(value)
         .map_err(|e| format!("at {}: {}", pointer_of(&e.path().to_string()), e.inner()))?;
     serde_json::to_value(&decoded).map_err(|e| e.to_string())
+}
+
+/// A form example through the generated body type and `serde_urlencoded`, as the client
+/// sends it, read back as an object of string fields. The example's own values are compared
+/// as the text a form carries (`7` as `"7"`).
+fn reencode_form<T: DeserializeOwned + serde::Serialize>(value: &Value) -> Result<Value, String> {
+    let decoded: T = serde_path_to_error::deserialize(value)
+        .map_err(|e| format!("at {}: {}", pointer_of(&e.path().to_string()), e.inner()))?;
+    let form = serde_urlencoded::to_string(&decoded).map_err(|e| e.to_string())?;
+    let fields: Vec<(String, String)> =
+        serde_urlencoded::from_str(&form).map_err(|e| e.to_string())?;
+    let sent: Map<String, Value> = fields
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let as_text = |value: &Value| match value {
+        Value::String(text) => Value::String(text.clone()),
+        other => Value::String(other.to_string()),
+    };
+    let expected: Map<String, Value> = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), as_text(v)))
+        .collect();
+    // Report against the example as form text, so a difference names the field.
+    if Value::Object(expected.clone()) == Value::Object(sent.clone()) {
+        Ok(value.clone())
+    } else {
+        Err(diff(&Value::Object(expected), &Value::Object(sent), "").join("; "))
+    }
 }
 
 /// Every place where `after` differs from `before`, by JSON pointer.
@@ -486,7 +580,7 @@ pub fn diff(before: &Value, after: &Value, at: &str) -> Vec<String> {
 
 /// Check 3: the docs page's example, verbatim.
 fn check_documented(inputs: &Inputs, examples: &[Example], problems: &mut Vec<String>) {
-    let name = format!("response 200 example {DOCUMENTED:?}");
+    let name = format!("{LIST_OPERATION} response 200 example {DOCUMENTED:?}");
     let Some(in_spec) = examples.iter().find(|e| e.name == name) else {
         problems.push(format!("the spec has no {name}"));
         return;
@@ -538,6 +632,15 @@ fn rust_schemas() -> BTreeMap<&'static str, Value> {
         ("Participant", root::<Participant>()),
         ("MessagingBinding", root::<MessagingBinding>()),
         ("TwilioError", root::<TwilioError>()),
+        (
+            "CreateParticipantRequest",
+            root::<CreateParticipantRequest>(),
+        ),
+        (
+            "UpdateParticipantRequest",
+            root::<UpdateParticipantRequest>(),
+        ),
+        ("WebhookEnabled", root::<WebhookEnabled>()),
         (AccountSid::SCHEMA, root::<AccountSid>()),
         (ServiceSid::SCHEMA, root::<ServiceSid>()),
         (ConversationSid::SCHEMA, root::<ConversationSid>()),
