@@ -151,21 +151,19 @@ pub(crate) fn is_retryable_error(error: &reqwest::Error) -> bool {
 
 /// True when a rustls error (certificate, handshake, protocol) is in the error's chain.
 pub(crate) fn is_tls_failure(error: &reqwest::Error) -> bool {
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(cause) = next {
+    let mut pending: Vec<&(dyn std::error::Error + 'static)> = vec![error];
+    while let Some(cause) = pending.pop() {
         if cause.is::<rustls::Error>() {
             return true;
         }
-        // io::Error hides its payload from `source()`; look inside.
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io
-                .get_ref()
-                .is_some_and(|inner| inner.is::<rustls::Error>())
-            {
-                return true;
-            }
+        // io::Error hides its payload from `source()` (and may nest another io::Error).
+        if let Some(inner) = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            pending.push(inner);
         }
-        next = cause.source();
+        pending.extend(cause.source());
     }
     false
 }

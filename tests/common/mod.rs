@@ -128,3 +128,91 @@ pub fn sids(participants: &[twilio_conversations::Participant]) -> Vec<String> {
 pub fn expected_sids(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(|n| format!("MB{n:032x}")).collect()
 }
+
+/// What a [`scripted_server`] does with one connection.
+#[derive(Clone, Debug)]
+pub enum Scripted {
+    /// Read the whole request, then close without answering (the answer is lost).
+    Cut,
+    /// Read the whole request, then answer with this status and body.
+    Answer(u16, String),
+}
+
+/// A raw HTTP/1.1 server on loopback (no HTTP library): connection `n` gets `script[n]`,
+/// later ones the last entry. Records each request's head line and body.
+pub async fn scripted_server(
+    script: Vec<Scripted>,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let step = script[n.min(script.len() - 1)].clone();
+            n += 1;
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                let head_end = loop {
+                    if let Some(at) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break at + 4;
+                    }
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => raw.extend_from_slice(&buf[..read]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&raw[..head_end]).into_owned();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                while raw.len() < head_end + length {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => raw.extend_from_slice(&buf[..read]),
+                    }
+                }
+                let line = head.lines().next().unwrap_or_default().to_owned();
+                let body = String::from_utf8_lossy(&raw[head_end..]).into_owned();
+                record.lock().unwrap().push((line, body));
+                if let Scripted::Answer(status, body) = step {
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(reply.as_bytes()).await;
+                }
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (base, seen)
+}
+
+/// A participant body as create, fetch and update answer it.
+pub fn participant_body(n: usize) -> String {
+    participant(n).to_string()
+}
+
+/// Twilio's error body.
+pub fn error_body(status: u16, code: i64, message: &str) -> String {
+    json!({
+        "code": code,
+        "message": message,
+        "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+        "status": status,
+    })
+    .to_string()
+}
