@@ -45,7 +45,9 @@ fn percent_decode(segment: &str) -> Option<String> {
 /// What the server saw for one fetch of `conversation` / `participant`: the two decoded
 /// segments, or `None` when the path did not have the resource's shape.
 fn segments(request_line: &str) -> Option<(String, String)> {
-    let target = request_line.strip_prefix("GET ")?.strip_suffix(" HTTP/1.1")?;
+    let target = request_line
+        .strip_prefix("GET ")?
+        .strip_suffix(" HTTP/1.1")?;
     let path = target.split(['?', '#']).next()?;
     let parts: Vec<&str> = path.split('/').collect();
     match parts.as_slice() {
@@ -157,17 +159,29 @@ fn the_refused_class_is_refused() {
     for name in ["", ".", "..", "\\", "a\\..\\b", "..\\"] {
         assert!(matches!(
             probe.fetch(name, "alice"),
-            Err(Error::InvalidInput { parameter: "ConversationSid", .. })
+            Err(Error::InvalidInput {
+                parameter: "ConversationSid",
+                ..
+            })
         ));
         assert!(matches!(
             probe.fetch(CONVERSATION, name),
-            Err(Error::InvalidInput { parameter: "Sid", .. })
+            Err(Error::InvalidInput {
+                parameter: "Sid",
+                ..
+            })
         ));
     }
     // Close relatives of the refused class are sent, and arrive intact.
-    for name in ["...", "%2e%2e", ".%2e", "./", "/..", "a/../b", "?x=1", "#top"] {
+    for name in [
+        "...", "%2e%2e", ".%2e", "./", "/..", "a/../b", "?x=1", "#top",
+    ] {
         let line = probe.fetch(name, name).unwrap();
-        assert_eq!(segments(&line), Some((name.to_owned(), name.to_owned())), "{line}");
+        assert_eq!(
+            segments(&line),
+            Some((name.to_owned(), name.to_owned())),
+            "{line}"
+        );
     }
 }
 

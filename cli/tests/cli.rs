@@ -1,0 +1,410 @@
+//! The installed tool, run as a user runs it: exit codes, stdout, stderr, and the exact
+//! requests it sends to a server that answers as Twilio does.
+
+use std::process::{Command, Output};
+
+use httpmock::{Method, MockServer};
+use serde_json::{json, Value};
+
+const SERVICE: &str = "IS0123456789abcdef0123456789abcdef";
+const CONVERSATION: &str = "CH0123456789abcdef0123456789abcdef";
+const MEMBER: &str = "MB0123456789abcdef0123456789abcdef";
+const PATH: &str = "/v1/Services/IS0123456789abcdef0123456789abcdef/Conversations/CH0123456789abcdef0123456789abcdef/Participants";
+const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
+
+fn tool(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
+        .args(args)
+        .env_clear()
+        .env("TWILIO_ACCOUNT_SID", ACCOUNT)
+        .env("TWILIO_AUTH_TOKEN", "cli-test-token")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn participant(sid: &str, identity: Option<&str>) -> Value {
+    json!({
+        "sid": sid, "url": format!("https://conversations.twilio.com{PATH}/{sid}"),
+        "identity": identity, "role_sid": "RL0123456789abcdef0123456789abcdef",
+        "attributes": "{}", "account_sid": ACCOUNT,
+        "date_created": "2024-05-02T10:15:00Z", "date_updated": "2024-05-02T10:15:00Z",
+        "chat_service_sid": SERVICE, "conversation_sid": CONVERSATION,
+        "messaging_binding": null, "last_read_timestamp": null, "last_read_message_index": null,
+    })
+}
+
+fn target<'a>(base: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--chat-service-sid",
+        SERVICE,
+        "--conversation-sid",
+        CONVERSATION,
+        "--base-url",
+        base,
+    ];
+    args.extend_from_slice(rest);
+    args
+}
+
+#[test]
+fn the_demo_lists_every_participant_in_each_format() {
+    let columns = tool(&["list", "--demo"]);
+    assert!(columns.status.success(), "{}", stderr(&columns));
+    assert_eq!(stdout(&columns).lines().count(), 341);
+    let json = tool(&["list", "--demo", "-o", "json"]);
+    let parsed: Vec<Value> = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(parsed.len(), 340);
+    let jsonl = tool(&["list", "--demo", "-o", "jsonl", "--limit", "25"]);
+    assert_eq!(stdout(&jsonl).lines().count(), 25);
+    let tsv = tool(&[
+        "list",
+        "--demo",
+        "-o",
+        "tsv",
+        "--page-size",
+        "7",
+        "--limit",
+        "20",
+    ]);
+    let text = stdout(&tsv);
+    assert!(text.starts_with("sid\tidentity\tbinding_type\t"), "{text}");
+    assert_eq!(text.lines().count(), 21);
+}
+
+#[test]
+fn every_operation_runs_in_the_demo() {
+    let created = tool(&["create", "--demo", "--identity", "bob", "-o", "json"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let value: Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(value["identity"], "bob");
+    let fetched = tool(&["fetch", "--demo", "-o", "jsonl"]);
+    assert!(fetched.status.success(), "{}", stderr(&fetched));
+    assert_eq!(stdout(&fetched).lines().count(), 1);
+    let updated = tool(&[
+        "update",
+        "--demo",
+        "--last-read-message-index",
+        "9",
+        "-o",
+        "json",
+    ]);
+    let value: Value = serde_json::from_slice(&updated.stdout).unwrap();
+    assert_eq!(value["last_read_message_index"], 9);
+    let removed = tool(&["remove", "--demo"]);
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    assert!(
+        stderr(&removed).contains("removed MB"),
+        "{}",
+        stderr(&removed)
+    );
+}
+
+#[test]
+fn create_update_and_remove_send_twilio_cli_flags_as_form_fields() {
+    let server = MockServer::start();
+    let base = server.base_url();
+    let create = server.mock(|when, then| {
+        when.method(Method::POST)
+            .path(PATH)
+            .header("x-twilio-webhook-enabled", "true")
+            .body(
+                "Attributes=%7B%22a%22%3A1%7D&MessagingBinding.Address=%2B15558675310\
+                 &MessagingBinding.ProxyAddress=%2B15017122661",
+            );
+        then.status(201).body(participant(MEMBER, None).to_string());
+    });
+    let output = tool(
+        &target(
+            &base,
+            &[
+                "--messaging-binding.address",
+                "+15558675310",
+                "--messaging-binding.proxy-address",
+                "+15017122661",
+                "--attributes",
+                "{\"a\":1}",
+                "--x-twilio-webhook-enabled",
+                "true",
+                "-o",
+                "tsv",
+            ],
+        )
+        .into_iter()
+        .fold(vec!["create"], |mut a, s| {
+            a.push(s);
+            a
+        }),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    create.assert();
+    assert!(stdout(&output).lines().nth(1).unwrap().starts_with(MEMBER));
+
+    let update = server.mock(|when, then| {
+        when.method(Method::POST)
+            .path(format!("{PATH}/{MEMBER}"))
+            .body("MessagingBinding.ProxyAddress=null");
+        then.status(200).body(participant(MEMBER, None).to_string());
+    });
+    let mut args = vec!["update"];
+    args.extend(target(
+        &base,
+        &["--sid", MEMBER, "--messaging-binding.proxy-address", "null"],
+    ));
+    let output = tool(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    update.assert();
+
+    let remove = server.mock(|when, then| {
+        when.method(Method::DELETE).path(format!("{PATH}/{MEMBER}"));
+        then.status(204);
+    });
+    let mut args = vec!["remove"];
+    args.extend(target(&base, &["--sid", MEMBER]));
+    let output = tool(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    remove.assert();
+    assert_eq!(stderr(&output).trim(), format!("removed {MEMBER}"));
+}
+
+#[test]
+fn bad_input_exits_2_and_sends_nothing() {
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(500);
+    });
+    let base = server.base_url();
+    for args in [
+        vec![
+            "create",
+            "--chat-service-sid",
+            SERVICE,
+            "--conversation-sid",
+            CONVERSATION,
+            "--base-url",
+            &base,
+        ],
+        vec![
+            "create",
+            "--chat-service-sid",
+            SERVICE,
+            "--conversation-sid",
+            CONVERSATION,
+            "--base-url",
+            &base,
+            "--identity",
+            "a",
+            "--attributes",
+            "{oops",
+        ],
+        vec![
+            "create",
+            "--chat-service-sid",
+            SERVICE,
+            "--conversation-sid",
+            CONVERSATION,
+            "--base-url",
+            &base,
+            "--identity",
+            "a",
+            "--role-sid",
+            "RL1",
+        ],
+        vec![
+            "fetch",
+            "--chat-service-sid",
+            SERVICE,
+            "--conversation-sid",
+            CONVERSATION,
+            "--base-url",
+            &base,
+            "--sid",
+            "..",
+        ],
+        vec![
+            "list",
+            "--chat-service-sid",
+            "IS123",
+            "--conversation-sid",
+            CONVERSATION,
+            "--base-url",
+            &base,
+        ],
+        vec![
+            "list",
+            "--chat-service-sid",
+            SERVICE,
+            "--conversation-sid",
+            CONVERSATION,
+            "--base-url",
+            &base,
+            "--page-size",
+            "1000",
+        ],
+        vec!["list", "--demo", "--chat-service-sid", SERVICE],
+        vec!["list", "--demo", "--base-url", "http://example.com"],
+        vec!["list", "--demo", "--region", "ie1"],
+        vec!["list", "--demo", "--verbose"],
+    ] {
+        let output = tool(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+    any.assert_calls(0);
+}
+
+#[test]
+fn api_errors_exit_1_with_the_twilio_code_and_request_id() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(Method::POST).path(PATH);
+        then.status(409)
+            .header("content-type", "application/json")
+            .header("twilio-request-id", "RQ1")
+            .body(r#"{"code":50433,"message":"Participant already exists","more_info":"https://www.twilio.com/docs/errors/50433","status":409}"#);
+    });
+    let mut args = vec!["create"];
+    let base = server.base_url();
+    args.extend(target(&base, &["--identity", "alice"]));
+    let output = tool(&args);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output).trim(),
+        "error: the API answered HTTP 409 with Twilio error 50433: Participant already exists \
+         (see https://www.twilio.com/docs/errors/50433) [request RQ1]"
+    );
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn a_failed_list_in_json_prints_nothing_rather_than_half_an_array() {
+    let server = MockServer::start();
+    let base = server.base_url();
+    let next = format!("{base}{PATH}?PageSize=1&Page=1&PageToken=PT1");
+    server.mock(|when, then| {
+        when.path(PATH).query_param_missing("PageToken");
+        then.status(200).body(
+            json!({
+                "meta": {"key": "participants", "url": "u", "page": 0, "page_size": 1,
+                         "first_page_url": "u", "next_page_url": next, "previous_page_url": null},
+                "participants": [participant(MEMBER, Some("a"))],
+            })
+            .to_string(),
+        );
+    });
+    server.mock(|when, then| {
+        when.path(PATH).query_param("PageToken", "PT1");
+        then.status(400)
+            .body(r#"{"code":21481,"message":"Invalid PageToken","status":400}"#);
+    });
+    let mut args = vec!["list"];
+    args.extend(target(&base, &["--page-size", "1", "-o", "json"]));
+    let output = tool(&args);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    assert!(stderr(&output).contains("21481"));
+}
+
+#[test]
+fn help_version_and_no_arguments_point_the_way() {
+    let help = tool(&["--help"]);
+    let text = stdout(&help);
+    for needle in [
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_API_KEY",
+        "TWILIO_REGION",
+        "TWILIO_EDGE",
+        "Exit codes",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from --help");
+    }
+    let version = tool(&["--version"]);
+    assert_eq!(
+        stdout(&version).trim(),
+        concat!("twilio-participants ", env!("CARGO_PKG_VERSION"))
+    );
+    let none = tool(&[]);
+    assert_eq!(none.status.code(), Some(2));
+    assert_eq!(stderr(&none).lines().count(), 1);
+    assert!(stderr(&none).contains("list --demo"));
+}
+
+#[test]
+fn missing_credentials_suggest_the_demo_and_a_refused_base_url_comes_alone() {
+    let output = Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
+        .args([
+            "list",
+            "--chat-service-sid",
+            SERVICE,
+            "--conversation-sid",
+            CONVERSATION,
+        ])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert_eq!(message.lines().count(), 1, "{message}");
+    assert!(
+        message.contains("TWILIO_ACCOUNT_SID") && message.contains("--demo"),
+        "{message}"
+    );
+
+    let output = Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
+        .args([
+            "list",
+            "--chat-service-sid",
+            SERVICE,
+            "--conversation-sid",
+            CONVERSATION,
+        ])
+        .args(["--base-url", "https://AC1:hunter2@proxy.example"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert_eq!(
+        message.trim(),
+        "error: invalid client configuration: base URL \"https://***@proxy.example\" must not carry credentials"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
+        .args(["list", "--demo", "-o", "jsonl"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let mut errors = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut errors)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{errors}");
+    assert!(!errors.contains("error"), "{errors}");
+}
