@@ -121,28 +121,23 @@ fn create_update_and_remove_send_twilio_cli_flags_as_form_fields() {
             );
         then.status(201).body(participant(MEMBER, None).to_string());
     });
-    let output = tool(
-        &target(
-            &base,
-            &[
-                "--messaging-binding.address",
-                "+15558675310",
-                "--messaging-binding.proxy-address",
-                "+15017122661",
-                "--attributes",
-                "{\"a\":1}",
-                "--x-twilio-webhook-enabled",
-                "true",
-                "-o",
-                "tsv",
-            ],
-        )
-        .into_iter()
-        .fold(vec!["create"], |mut a, s| {
-            a.push(s);
-            a
-        }),
-    );
+    let mut args = vec!["create"];
+    args.extend(target(
+        &base,
+        &[
+            "--messaging-binding.address",
+            "+15558675310",
+            "--messaging-binding.proxy-address",
+            "+15017122661",
+            "--attributes",
+            "{\"a\":1}",
+            "--x-twilio-webhook-enabled",
+            "true",
+            "-o",
+            "tsv",
+        ],
+    ));
+    let output = tool(&args);
     assert!(output.status.success(), "{}", stderr(&output));
     create.assert();
     assert!(stdout(&output).lines().nth(1).unwrap().starts_with(MEMBER));
