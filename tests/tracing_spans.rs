@@ -11,7 +11,8 @@ use std::{
 
 use common::*;
 use httpmock::{Method::GET, MockServer};
-use tracing_subscriber::{filter::filter_fn, layer::SubscriberExt, Layer};
+use tracing::Instrument;
+use tracing_subscriber::{filter::filter_fn, layer::SubscriberExt, registry::LookupSpan, Layer};
 use twilio_conversations::{Client, RetryPolicy};
 
 /// Records every span and event (name and fields) emitted while it is the default subscriber.
@@ -26,15 +27,20 @@ impl tracing::field::Visit for Fields {
     }
 }
 
-impl<S: tracing::Subscriber> Layer<S> for Recorder {
+impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
     fn on_new_span(
         &self,
         attrs: &tracing::span::Attributes<'_>,
-        _: &tracing::span::Id,
-        _: tracing_subscriber::layer::Context<'_, S>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
     ) {
         let mut fields = Fields(format!("span {}", attrs.metadata().name()));
         attrs.record(&mut fields);
+        let parent = ctx
+            .span(id)
+            .and_then(|span| span.parent().map(|p| p.name()))
+            .unwrap_or("none");
+        fields.0.push_str(&format!(" parent={parent}"));
         self.0.lock().unwrap().push(fields.0);
     }
 
@@ -87,9 +93,11 @@ async fn spans_per_attempt_and_retry_after() {
         .retry_policy(RetryPolicy::default().max_delay(Duration::from_secs(2)))
         .build()
         .unwrap();
+    // The caller's span: every request runs inside it, prefetch task included.
     let got = client
         .participants(&service(), CONVERSATION)
         .list()
+        .instrument(tracing::info_span!("caller_job"))
         .await
         .unwrap();
     assert_eq!(got.len(), 2);
@@ -100,7 +108,16 @@ async fn spans_per_attempt_and_retry_after() {
         log.contains("event message=retrying delay_ms=1000"),
         "{log}"
     );
-    assert!(log.contains("span twilio_request method=GET path=/v1/Services/IS0123456789abcdef0123456789abcdef/Conversations/CH0123456789abcdef0123456789abcdef/Participants attempt=2"), "{log}");
+    assert!(log.contains("span twilio_request method=GET path=/v1/Services/IS0123456789abcdef0123456789abcdef/Conversations/CH0123456789abcdef0123456789abcdef/Participants attempt=2 parent=caller_job"), "{log}");
+    let requests: Vec<&str> = log
+        .lines()
+        .filter(|l| l.starts_with("span twilio_request"))
+        .collect();
+    assert_eq!(requests.len(), 2, "{log}");
+    assert!(
+        requests.iter().all(|l| l.ends_with(" parent=caller_job")),
+        "{log}"
+    );
     assert!(
         log.contains("record status=429") && log.contains("record status=200"),
         "{log}"
