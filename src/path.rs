@@ -86,7 +86,7 @@ macro_rules! path_name {
 
 path_name!(
     /// A conversation: its `CH…` SID ([`ConversationSid`]) or its unique name (`&str`,
-    /// `String`). Checked when a request runs: see the [module docs](self).
+    /// `String`). Refused when a request runs (with nothing sent) when it is empty, `.`, `..` or holds a backslash: URL parsers would not keep it one path segment.
     ConversationId,
     ConversationSid,
     "ConversationSid",
@@ -95,7 +95,7 @@ path_name!(
 
 path_name!(
     /// A participant: its `MB…` SID ([`ParticipantSid`]) or, for fetch, its identity.
-    /// Checked when a request runs: see the [module docs](self).
+    /// Refused when a request runs (with nothing sent) when it is empty, `.`, `..` or holds a backslash: URL parsers would not keep it one path segment.
     ParticipantId,
     ParticipantSid,
     "Sid",

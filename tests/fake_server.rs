@@ -16,7 +16,7 @@ fn conversation() -> ConversationSid {
 
 async fn fake_with(count: usize) -> FakeServer {
     let fake = FakeServer::start().await.unwrap();
-    fake.add_generated(&common::service(), &conversation(), count, 42);
+    fake.add_generated(&common::service(), conversation(), count, 42);
     fake
 }
 

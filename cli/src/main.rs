@@ -450,7 +450,7 @@ async fn list(
     while let Some(participant) = participants.try_next().await? {
         count += 1;
         out.item(&participant)?;
-        if progress && count % 100 == 0 {
+        if progress && count.is_multiple_of(100) {
             eprint!(
                 "\r{count} participants, {} pages",
                 participants.pages_fetched()

@@ -2,3 +2,4 @@
 
 pub mod bench;
 pub mod check_spec;
+pub mod readme;

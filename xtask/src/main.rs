@@ -7,13 +7,15 @@ use std::{
     sync::atomic::Ordering,
 };
 
-use xtask::{bench, check_spec};
+use xtask::{bench, check_spec, readme};
 
 const COMMANDS: &str = "\
 Usage: cargo xtask <command>
 
 Commands:
   check-spec   the spec, its documented examples and the generated types agree
+  check-readme the README's 'Using the crate' program compiles as a new crate
+  fuzz         the property tests in release with more cases [--cases N (1000000)]
   bench        stream() vs a minimal reqwest + serde_json loop, and memory flatness
                [--participants N (100000)] [--runs N (5)] [--no-memory]
 ";
@@ -83,6 +85,43 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
+            }
+        }
+        Some("check-readme") => match readme::run(&workspace_root()) {
+            Ok(()) => {
+                println!("check-readme: the README program compiles as a new crate");
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("check-readme: {message}");
+                ExitCode::FAILURE
+            }
+        },
+        Some("fuzz") => {
+            let cases = match args.get(1..) {
+                Some([flag, n]) if flag == "--cases" => n.clone(),
+                Some([]) | None => "1000000".into(),
+                Some(_) => {
+                    eprintln!("usage: cargo xtask fuzz [--cases N]");
+                    return ExitCode::from(2);
+                }
+            };
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args([
+                    "test",
+                    "--release",
+                    "--package",
+                    "twilio-conversations",
+                    "--features",
+                    "testing",
+                ])
+                .args(["--test", "properties", "--test", "path_segments"])
+                .env("FUZZ_CASES", cases)
+                .status();
+            match status {
+                Ok(status) if status.success() => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
             }
         }
         // Timing unoptimized code says nothing: a debug xtask hands over to a release one.

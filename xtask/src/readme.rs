@@ -1,0 +1,67 @@
+//! `cargo xtask check-readme`: the README's "Using the crate" program compiles as printed,
+//! as a new crate whose manifest has exactly the README's dependency block.
+
+use std::{fs, path::Path, process::Command};
+
+/// The first fenced block of `language` after `heading` in `readme`.
+pub fn block<'a>(readme: &'a str, heading: &str, language: &str) -> Option<&'a str> {
+    let section = &readme[readme.find(heading)?..];
+    let fence = format!("```{language}\n");
+    let start = section.find(&fence)? + fence.len();
+    let end = section[start..].find("```")?;
+    Some(&section[start..start + end])
+}
+
+/// Writes the downstream crate under `target/readme-downstream` and checks it with the
+/// workspace's lock file and target directory (so nothing already built is built again).
+///
+/// # Errors
+/// Which block is missing, or cargo's failure.
+pub fn run(workspace: &Path) -> Result<(), String> {
+    let readme = fs::read_to_string(workspace.join("README.md")).map_err(|e| e.to_string())?;
+    let heading = "## Using the crate";
+    let manifest = block(&readme, heading, "toml").ok_or("no toml block under the heading")?;
+    let program =
+        block(&readme, heading, "rust,no_run").ok_or("no rust block under the heading")?;
+    let path = workspace.display().to_string();
+    let manifest = manifest.replace(
+        "path = \"../twilio-conversations\"",
+        &format!("path = {path:?}"),
+    );
+    let dir = workspace.join("target/readme-downstream");
+    fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
+    let cargo_toml = format!(
+        "[package]\nname = \"readme-downstream\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [workspace]\n\n{manifest}"
+    );
+    fs::write(dir.join("Cargo.toml"), cargo_toml).map_err(|e| e.to_string())?;
+    fs::write(dir.join("src/main.rs"), program).map_err(|e| e.to_string())?;
+    fs::copy(workspace.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["check", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", workspace.join("target"))
+        .status()
+        .map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the README program does not compile as a new crate ({})",
+            dir.display()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_block_after_the_heading() {
+        let text = "# x\n```toml\nno\n```\n## Using\ntext\n```toml\nyes = 1\n```\n";
+        assert_eq!(block(text, "## Using", "toml"), Some("yes = 1\n"));
+        assert_eq!(block(text, "## Using", "rust"), None);
+    }
+}
