@@ -23,6 +23,16 @@ pub enum AttributesError {
     Invalid(#[from] serde_json::Error),
 }
 
+impl From<AttributesError> for Error {
+    /// Lets `?` carry an attributes error in a function returning this crate's `Result`.
+    fn from(error: AttributesError) -> Self {
+        Error::Decode {
+            path: "attributes".into(),
+            message: error.to_string(),
+        }
+    }
+}
+
 impl Participant {
     /// Parses the `attributes` string (JSON text; `"{}"` when unset) into `T`, e.g.
     /// `serde_json::Value` or a type of your own.

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
+use serde_json::Value;
 use twilio_conversations::{
     testing::{self, FakeServer, Fault},
     Client, ConversationSid, Credentials, Error, RetryPolicy,
@@ -235,4 +236,29 @@ fn outside_tokio_a_stream_says_it_needs_tokio_instead_of_panicking() {
         .stream();
     let first = futures_util::FutureExt::now_or_never(invalid.try_next());
     assert!(matches!(first, Some(Err(Error::InvalidInput { .. }))));
+}
+
+/// `?` works on the fake and on attributes inside a function returning the crate's `Result`.
+async fn first_attributes(conversation: ConversationSid) -> twilio_conversations::Result<Value> {
+    let fake = FakeServer::start().await?;
+    fake.add_generated(&common::service(), &conversation, 1, 3);
+    let client = client_for(&fake, RetryPolicy::none());
+    let participants = client
+        .participants(&common::service(), conversation)
+        .list()
+        .await?;
+    let attributes = participants[0].attributes_json::<Value>()?;
+    let _: Value = participants[0]
+        .attributes_json::<Vec<u8>>()
+        .map(Value::from)?;
+    Ok(attributes)
+}
+
+#[tokio::test]
+async fn question_mark_carries_the_crates_own_errors() {
+    let err = first_attributes(conversation()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Decode { path, .. } if path == "attributes"),
+        "{err:?}"
+    );
 }

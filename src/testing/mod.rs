@@ -158,10 +158,15 @@ impl FakeServer {
     /// Binds `127.0.0.1` on an ephemeral port and starts serving on the current Tokio runtime.
     ///
     /// # Errors
-    /// The I/O error if the port cannot be bound.
-    pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-        let base_url = format!("http://{}", listener.local_addr()?);
+    /// [`crate::Error::Config`] naming the I/O error if the port cannot be bound.
+    pub async fn start() -> crate::Result<Self> {
+        let cannot_bind = |e: std::io::Error| {
+            crate::Error::Config(format!("the fake server cannot bind 127.0.0.1: {e}"))
+        };
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .map_err(cannot_bind)?;
+        let base_url = format!("http://{}", listener.local_addr().map_err(cannot_bind)?);
         let credentials = fake_credentials();
         let authorization = credentials
             .authorization()
