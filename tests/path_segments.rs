@@ -12,18 +12,6 @@ use common::*;
 use proptest::prelude::*;
 use twilio_conversations::{Client, Error, RetryPolicy};
 
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// `%XX` → byte, written here rather than borrowed from a URL library.
 fn percent_decode(segment: &str) -> Option<String> {
     let bytes = segment.as_bytes();

@@ -7,18 +7,6 @@ use proptest::prelude::*;
 use serde_json::Value;
 use twilio_conversations::{models::decode_page, Error, ServiceSid};
 
-fn cases(default: u32) -> ProptestConfig {
-    let cases = std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
-
 /// `^IS[0-9a-fA-F]{32}$`, written independently of `src/sid.rs`.
 fn matches_pattern(s: &str) -> bool {
     // 32 hexadecimal digits are exactly one u128; from_str_radix also takes a leading '+'.
@@ -73,7 +61,7 @@ const FIELDS: [&str; 13] = [
 ];
 
 proptest! {
-    #![proptest_config(cases(2_000))]
+    #![proptest_config(common::cases(2_000))]
 
     #[test]
     fn every_matching_string_parses(s in "IS[0-9a-fA-F]{32}") {

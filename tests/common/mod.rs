@@ -216,3 +216,16 @@ pub fn error_body(status: u16, code: i64, message: &str) -> String {
     })
     .to_string()
 }
+
+/// Proptest settings: `default` cases, or `FUZZ_CASES` (the longer run of `cargo xtask fuzz`).
+pub fn cases(default: u32) -> proptest::test_runner::Config {
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default);
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
