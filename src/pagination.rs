@@ -6,8 +6,10 @@
 //! followed is remembered, so a server that names one again ends the walk with an error
 //! instead of a loop.
 //!
-//! The stream needs a Tokio runtime, as reqwest does: each page request runs as a Tokio task
-//! (inside the caller's tracing span), so the next page downloads while the caller works.
+//! The stream needs a Tokio runtime, as reqwest does. The next page's request is started as
+//! soon as the current page arrives and is moved on each time the caller asks for a
+//! participant, inside the caller's tracing span: its round trip overlaps the caller's work
+//! without a task or a hop to another thread.
 
 use std::{
     collections::{hash_map::DefaultHasher, HashSet},
@@ -311,43 +313,54 @@ fn link_hash(query: &PageQuery) -> u64 {
     hasher.finish()
 }
 
-/// A page request under way as a Tokio task, so the next page downloads and decodes while
-/// the caller works through the current one. Dropping it cancels the request.
-struct InFlight(tokio::task::JoinHandle<Result<Page>>);
+/// A page request under way, driven by the stream itself: each time the caller asks for a
+/// participant, the request makes progress first. Its round trip overlaps the caller's work
+/// on the current page, with no hop to another thread and no task to schedule. Dropping it
+/// cancels the request.
+struct InFlight {
+    fetch: Pin<Box<dyn Future<Output = Result<Page>> + Send>>,
+    /// The answer, once it arrived while the caller still had participants to consume.
+    done: Option<Result<Page>>,
+}
 
 impl InFlight {
-    /// Spawns `fetch` inside the caller's current span, or says that Tokio is needed.
+    /// Starts `fetch` inside the caller's current span, or says that Tokio is needed.
     fn start(fetch: impl Future<Output = Result<Page>> + Send + 'static) -> Result<Self> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+        tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Config(
                 "a participant stream must be polled inside a Tokio runtime (reqwest needs one)"
                     .into(),
             )
         })?;
-        Ok(InFlight(
-            runtime.spawn(fetch.instrument(tracing::Span::current())),
-        ))
+        Ok(InFlight {
+            fetch: Box::pin(fetch.instrument(tracing::Span::current())),
+            done: None,
+        })
+    }
+
+    /// Moves the request on without waiting; keeps the answer if it arrived.
+    fn advance(&mut self, cx: &mut Context<'_>) {
+        if self.done.is_none() {
+            if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
+                self.done = Some(result);
+            }
+        }
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Page>> {
-        Pin::new(&mut self.0).poll(cx).map(|joined| {
-            joined.unwrap_or_else(|e| {
-                Err(Error::Pagination(format!("the page request stopped: {e}")))
-            })
-        })
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.abort();
+        self.advance(cx);
+        match self.done.take() {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
+        }
     }
 }
 
 /// An auto-paginating stream of participants; see [`ListParticipants::stream`].
 ///
 /// While the caller consumes one page, the next one (if the limit needs it) is already
-/// being fetched: at most one request is in flight and at most two pages are in memory.
+/// being fetched, driven by the caller's own polls: at most one request is in flight and at
+/// most two pages are in memory.
 #[must_use = "streams do nothing unless polled"]
 pub struct ParticipantStream {
     items: std::vec::IntoIter<Participant>,
@@ -405,6 +418,9 @@ impl Stream for ParticipantStream {
         let this = &mut *self;
         loop {
             if let Some(participant) = this.items.next() {
+                if let Some(pending) = this.pending.as_mut() {
+                    pending.advance(cx);
+                }
                 return Poll::Ready(Some(Ok(participant)));
             }
             if let Some(pending) = this.pending.as_mut() {

@@ -262,3 +262,26 @@ async fn question_mark_carries_the_crates_own_errors() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn the_next_page_is_requested_while_the_caller_works_through_this_one() {
+    let fake = fake_with(200).await;
+    let client = client_for(&fake, RetryPolicy::none());
+    let mut stream = client
+        .participants(&common::service(), common::CONVERSATION)
+        .stream();
+    // Consume the first page (100 participants) slowly, without asking for participant 101.
+    for _ in 0..100 {
+        stream.try_next().await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(
+        fake.requests().len(),
+        2,
+        "page 2 was asked for during page 1"
+    );
+    assert_eq!(
+        fake.requests()[1].query_value("PageToken"),
+        Some("PT00000064")
+    );
+}

@@ -179,6 +179,7 @@ impl FakeServer {
             conversations: RwLock::default(),
             faults: Mutex::default(),
             requests: Mutex::default(),
+            latency: Mutex::default(),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { state, task })
@@ -270,6 +271,16 @@ impl FakeServer {
         faults.extend(std::iter::repeat_n(fault, times));
     }
 
+    /// Delays every answer by `latency` from now on, as a distant server would (the
+    /// benchmark's round-trip rows use it). `Duration::ZERO` turns it off.
+    pub fn set_latency(&self, latency: Duration) {
+        *self
+            .state
+            .latency
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = latency;
+    }
+
     /// Drops every scripted fault not used yet; returns how many there were.
     pub fn clear_faults(&self) -> usize {
         let mut faults = self
@@ -309,6 +320,8 @@ struct State {
     conversations: RwLock<Conversations>,
     faults: Mutex<VecDeque<Fault>>,
     requests: Mutex<Vec<RecordedRequest>>,
+    /// Added before every answer: a simulated round trip.
+    latency: Mutex<Duration>,
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
@@ -387,6 +400,10 @@ impl State {
             .unwrap_or_else(PoisonError::into_inner)
             .push(recorded.clone());
 
+        let latency = *self.latency.lock().unwrap_or_else(PoisonError::into_inner);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         let fault = self
             .faults
             .lock()

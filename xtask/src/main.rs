@@ -16,7 +16,8 @@ Commands:
   check-spec   the spec, its documented examples and the generated types agree
   check-readme the README's 'Using the crate' program compiles as a new crate
   fuzz         the property tests in release with more cases [--cases N (1000000)]
-  bench        stream() vs a minimal reqwest + serde_json loop, and memory flatness
+  bench        stream() vs minimal reqwest + serde_json loops (typed and untyped), the
+               tool, round-trip latency, and memory flatness
                [--participants N (100000)] [--runs N (5)] [--no-memory]
 ";
 
@@ -145,6 +146,17 @@ fn main() -> ExitCode {
                 eprintln!("{message}\n\n{COMMANDS}");
                 ExitCode::from(2)
             }
+        },
+        // The benchmark's fake server, in a child process so it is not measured.
+        Some("bench-serve") => match (
+            args.get(1).and_then(|n| n.parse().ok()),
+            args.get(2).and_then(|n| n.parse().ok()),
+        ) {
+            (Some(participants), Some(latency_ms)) => {
+                bench::serve_main(participants, latency_ms);
+                ExitCode::SUCCESS
+            }
+            _ => ExitCode::from(2),
         },
         // The child side of the benchmark's memory comparison.
         Some("bench-probe") => match (args.get(1), args.get(2).and_then(|n| n.parse().ok())) {
