@@ -117,10 +117,7 @@ pub fn serve_main(participants: usize, latency_ms: u64) {
         println!("{}", server.base_url());
         tokio::task::spawn_blocking(|| {
             let mut sink = String::new();
-            while std::io::stdin()
-                .read_line(&mut sink)
-                .map_or(false, |n| n > 0)
-            {}
+            while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {}
         })
         .await
         .expect("stdin watcher");
