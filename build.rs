@@ -49,6 +49,12 @@ fn main() {
             [TypeImpl::FromStr, TypeImpl::Display].into_iter(),
         );
     }
+    // Keeps unknown keys without `#[serde(flatten)]`'s buffering (see src/binding.rs).
+    settings.with_replacement(
+        "MessagingBinding",
+        "crate::binding::MessagingBinding",
+        [TypeImpl::Default].into_iter(),
+    );
 
     let mut generator = Generator::new(&settings);
     let tokens = generator

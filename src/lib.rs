@@ -28,6 +28,7 @@
 #![deny(missing_docs)]
 
 mod auth;
+mod binding;
 mod client;
 mod error;
 mod generated;

@@ -4,9 +4,10 @@
 //! generated form bodies and header the builders fill in; they are here for tooling that
 //! checks the spec against them.
 
+pub use crate::binding::MessagingBinding;
 pub use crate::generated::types::{
-    CreateParticipantRequest, MessagingBinding, PageMeta, Participant, ParticipantPage,
-    TwilioError, UpdateParticipantRequest, WebhookEnabled,
+    CreateParticipantRequest, PageMeta, Participant, ParticipantPage, TwilioError,
+    UpdateParticipantRequest, WebhookEnabled,
 };
 
 use crate::error::{Error, Result};
