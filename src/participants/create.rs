@@ -2,8 +2,6 @@
 
 use std::{future::IntoFuture, pin::Pin};
 
-use chrono::{DateTime, Utc};
-
 use super::{parse_role, webhook_header, Attributes, ParticipantsHandler};
 use crate::{
     error::{Error, Result},
@@ -66,42 +64,7 @@ impl CreateParticipant {
         self
     }
 
-    /// Metadata as any `Serialize` value, sent as JSON text (`Attributes`).
-    pub fn attributes<T: serde::Serialize + ?Sized>(mut self, attributes: &T) -> Self {
-        self.attributes = Attributes::from_value(attributes);
-        self
-    }
-
-    /// Metadata as JSON text, checked to be valid JSON before sending (`Attributes`).
-    pub fn attributes_text(mut self, json: impl Into<String>) -> Self {
-        self.attributes = Attributes::from_text(json.into());
-        self
-    }
-
-    /// The role, an `RL…` SID (`RoleSid`); checked before sending.
-    pub fn role_sid(mut self, role: impl AsRef<str>) -> Self {
-        self.role = Some(role.as_ref().to_owned());
-        self
-    }
-
-    /// A creation date to record instead of now (`DateCreated`).
-    pub fn date_created(mut self, date: DateTime<Utc>) -> Self {
-        self.fields.date_created = Some(date);
-        self
-    }
-
-    /// A last-update date to record (`DateUpdated`).
-    pub fn date_updated(mut self, date: DateTime<Utc>) -> Self {
-        self.fields.date_updated = Some(date);
-        self
-    }
-
-    /// Whether the service's webhooks fire for this change (`X-Twilio-Webhook-Enabled`);
-    /// unset sends no header.
-    pub fn webhook_enabled(mut self, enabled: bool) -> Self {
-        self.webhook = Some(enabled);
-        self
-    }
+    shared_write_setters!();
 
     /// Checks the fields and creates the participant (HTTP 201).
     ///

@@ -12,6 +12,49 @@
 //! # let _ = fetched; Ok(()) }
 //! ```
 
+/// The setters create and update share (attributes, role, dates, webhook flag), for a
+/// builder with `fields` (its generated form), `attributes`, `role` and `webhook`.
+macro_rules! shared_write_setters {
+    () => {
+        /// Metadata as any `Serialize` value, sent as JSON text (`Attributes`).
+        pub fn attributes<T: serde::Serialize + ?Sized>(mut self, attributes: &T) -> Self {
+            self.attributes = super::Attributes::from_value(attributes);
+            self
+        }
+
+        /// Metadata as JSON text, checked to be valid JSON before sending (`Attributes`).
+        pub fn attributes_text(mut self, json: impl Into<String>) -> Self {
+            self.attributes = super::Attributes::from_text(json.into());
+            self
+        }
+
+        /// The role, an `RL…` SID (`RoleSid`); checked before sending.
+        pub fn role_sid(mut self, role: impl AsRef<str>) -> Self {
+            self.role = Some(role.as_ref().to_owned());
+            self
+        }
+
+        /// The participant's creation date to record (`DateCreated`).
+        pub fn date_created(mut self, date: chrono::DateTime<chrono::Utc>) -> Self {
+            self.fields.date_created = Some(date);
+            self
+        }
+
+        /// The participant's last-update date to record (`DateUpdated`).
+        pub fn date_updated(mut self, date: chrono::DateTime<chrono::Utc>) -> Self {
+            self.fields.date_updated = Some(date);
+            self
+        }
+
+        /// Whether the service's webhooks fire for this change (`X-Twilio-Webhook-Enabled`);
+        /// unset sends no header.
+        pub fn webhook_enabled(mut self, enabled: bool) -> Self {
+            self.webhook = Some(enabled);
+            self
+        }
+    };
+}
+
 mod create;
 mod delete;
 mod update;

@@ -2,8 +2,6 @@
 
 use std::{future::IntoFuture, pin::Pin};
 
-use chrono::{DateTime, Utc};
-
 use super::{parse_role, webhook_header, Attributes, ParticipantsHandler};
 use crate::{
     error::Result, generated::types::UpdateParticipantRequest, models::Participant,
@@ -44,24 +42,6 @@ impl UpdateParticipant {
         self
     }
 
-    /// New metadata as any `Serialize` value, sent as JSON text (`Attributes`).
-    pub fn attributes<T: serde::Serialize + ?Sized>(mut self, attributes: &T) -> Self {
-        self.attributes = Attributes::from_value(attributes);
-        self
-    }
-
-    /// New metadata as JSON text, checked to be valid JSON before sending (`Attributes`).
-    pub fn attributes_text(mut self, json: impl Into<String>) -> Self {
-        self.attributes = Attributes::from_text(json.into());
-        self
-    }
-
-    /// A new role, an `RL…` SID (`RoleSid`); checked before sending.
-    pub fn role_sid(mut self, role: impl AsRef<str>) -> Self {
-        self.role = Some(role.as_ref().to_owned());
-        self
-    }
-
     /// A new proxy address (`MessagingBinding.ProxyAddress`).
     pub fn proxy_address(mut self, address: impl Into<String>) -> Self {
         self.fields.messaging_binding_proxy_address = Some(address.into());
@@ -87,18 +67,6 @@ impl UpdateParticipant {
         self
     }
 
-    /// A new creation date (`DateCreated`).
-    pub fn date_created(mut self, date: DateTime<Utc>) -> Self {
-        self.fields.date_created = Some(date);
-        self
-    }
-
-    /// A new last-update date (`DateUpdated`).
-    pub fn date_updated(mut self, date: DateTime<Utc>) -> Self {
-        self.fields.date_updated = Some(date);
-        self
-    }
-
     /// The index of the last message the participant has read (`LastReadMessageIndex`).
     pub fn last_read_message_index(mut self, index: i64) -> Self {
         self.fields.last_read_message_index = Some(index);
@@ -111,12 +79,7 @@ impl UpdateParticipant {
         self
     }
 
-    /// Whether the service's webhooks fire for this change (`X-Twilio-Webhook-Enabled`);
-    /// unset sends no header.
-    pub fn webhook_enabled(mut self, enabled: bool) -> Self {
-        self.webhook = Some(enabled);
-        self
-    }
+    shared_write_setters!();
 
     /// Checks the fields and sends the update; answers the participant as updated.
     /// Retried like a list (the same update applied twice has the same result).
