@@ -256,14 +256,7 @@ async fn a_create_times_out_as_unknown_but_an_update_is_retried() {
     assert_eq!(seen.lock().unwrap().len(), 2, "an update is repeated");
 
     // A server that never answers: the attempt timeout fires after sending.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let silent = format!("http://{}", listener.local_addr().unwrap());
-    let hold = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            open.push(socket);
-        }
-    });
+    let (silent, hold) = silent_server().await;
     let err = client_with(&silent, fast_retries(3), Duration::from_millis(200))
         .participants(&service(), CONVERSATION)
         .create()
@@ -403,14 +396,7 @@ async fn a_retry_after_longer_than_allowed_is_returned_at_once_with_the_wait() {
 
 #[tokio::test]
 async fn the_call_deadline_bounds_retries_and_waits() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let hold = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            open.push(socket);
-        }
-    });
+    let (base, hold) = silent_server().await;
     let client = Client::builder()
         .credentials(credentials())
         .base_url(&base)

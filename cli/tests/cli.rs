@@ -22,6 +22,15 @@ fn tool(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The tool with no Twilio variables in its environment.
+fn tool_without_credentials(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
+        .args(args)
+        .env_clear()
+        .output()
+        .unwrap()
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -177,78 +186,44 @@ fn bad_input_exits_2_and_sends_nothing() {
         then.status(500);
     });
     let base = server.base_url();
-    for args in [
-        vec![
-            "create",
-            "--chat-service-sid",
-            SERVICE,
-            "--conversation-sid",
-            CONVERSATION,
-            "--base-url",
-            &base,
-        ],
-        vec![
-            "create",
-            "--chat-service-sid",
-            SERVICE,
-            "--conversation-sid",
-            CONVERSATION,
-            "--base-url",
-            &base,
-            "--identity",
-            "a",
-            "--attributes",
-            "{oops",
-        ],
-        vec![
-            "create",
-            "--chat-service-sid",
-            SERVICE,
-            "--conversation-sid",
-            CONVERSATION,
-            "--base-url",
-            &base,
-            "--identity",
-            "a",
-            "--role-sid",
-            "RL1",
-        ],
-        vec![
-            "fetch",
-            "--chat-service-sid",
-            SERVICE,
-            "--conversation-sid",
-            CONVERSATION,
-            "--base-url",
-            &base,
-            "--sid",
-            "..",
-        ],
-        vec![
-            "list",
-            "--chat-service-sid",
-            "IS123",
-            "--conversation-sid",
-            CONVERSATION,
-            "--base-url",
-            &base,
-        ],
-        vec![
-            "list",
-            "--chat-service-sid",
-            SERVICE,
-            "--conversation-sid",
-            CONVERSATION,
-            "--base-url",
-            &base,
-            "--page-size",
-            "1000",
-        ],
-        vec!["list", "--demo", "--chat-service-sid", SERVICE],
-        vec!["list", "--demo", "--base-url", "http://example.com"],
-        vec!["list", "--demo", "--region", "ie1"],
-        vec!["list", "--demo", "--verbose"],
-    ] {
+    let against_the_mock: [(&str, &[&str]); 6] = [
+        ("create", &[]),
+        ("create", &["--identity", "a", "--attributes", "{oops"]),
+        ("create", &["--identity", "a", "--role-sid", "RL1"]),
+        ("fetch", &["--sid", ".."]),
+        ("list", &["--page-size", "1000"]),
+        (
+            "update",
+            &[
+                "--sid",
+                MEMBER,
+                "--role-sid",
+                "CH0123456789abcdef0123456789abcdef",
+            ],
+        ),
+    ];
+    let mut runs: Vec<Vec<&str>> = against_the_mock
+        .iter()
+        .map(|(command, extra)| {
+            let mut args = vec![*command];
+            args.extend(target(&base, extra));
+            args
+        })
+        .collect();
+    runs.push(vec![
+        "list",
+        "--chat-service-sid",
+        "IS123",
+        "--conversation-sid",
+        CONVERSATION,
+        "--base-url",
+        &base,
+    ]);
+    runs.push(vec!["list", "--demo", "--chat-service-sid", SERVICE]);
+    runs.push(vec!["list", "--demo", "--base-url", "http://example.com"]);
+    runs.push(vec!["list", "--demo", "--region", "ie1"]);
+    runs.push(vec!["list", "--demo", "--verbose"]);
+    for args in runs {
         let output = tool(&args);
         assert_eq!(
             output.status.code(),
@@ -340,17 +315,14 @@ fn help_version_and_no_arguments_point_the_way() {
 
 #[test]
 fn missing_credentials_suggest_the_demo_and_a_refused_base_url_comes_alone() {
-    let output = Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
-        .args([
-            "list",
-            "--chat-service-sid",
-            SERVICE,
-            "--conversation-sid",
-            CONVERSATION,
-        ])
-        .env_clear()
-        .output()
-        .unwrap();
+    let listing = [
+        "list",
+        "--chat-service-sid",
+        SERVICE,
+        "--conversation-sid",
+        CONVERSATION,
+    ];
+    let output = tool_without_credentials(&listing);
     assert_eq!(output.status.code(), Some(2));
     let message = stderr(&output);
     assert_eq!(message.lines().count(), 1, "{message}");
@@ -359,22 +331,12 @@ fn missing_credentials_suggest_the_demo_and_a_refused_base_url_comes_alone() {
         "{message}"
     );
 
-    let output = Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
-        .args([
-            "list",
-            "--chat-service-sid",
-            SERVICE,
-            "--conversation-sid",
-            CONVERSATION,
-        ])
-        .args(["--base-url", "https://AC1:hunter2@proxy.example"])
-        .env_clear()
-        .output()
-        .unwrap();
+    let mut with_secret = listing.to_vec();
+    with_secret.extend(["--base-url", "https://AC1:hunter2@proxy.example"]);
+    let output = tool_without_credentials(&with_secret);
     assert_eq!(output.status.code(), Some(2));
-    let message = stderr(&output);
     assert_eq!(
-        message.trim(),
+        stderr(&output).trim(),
         "error: invalid client configuration: base URL \"https://***@proxy.example\" must not carry credentials"
     );
 }
