@@ -18,6 +18,7 @@ use std::{
     num::NonZeroU64,
     pin::Pin,
     task::{Context, Poll},
+    time::{Duration, Instant},
 };
 
 use futures_core::Stream;
@@ -26,8 +27,8 @@ use tracing::Instrument;
 
 use crate::{
     client::Client,
-    error::{Error, Result},
-    models::{PageMeta, Participant},
+    error::{Error, Result, TimeoutKind},
+    models::{PageMeta, Participant, ParticipantPage},
     path::ConversationId,
     retry::Operation,
     sid::ServiceSid,
@@ -89,14 +90,15 @@ impl ListParticipants {
     /// page size or the conversation is invalid, or when it is polled outside Tokio; it ends
     /// after the first error. A limit of 0 sends nothing.
     pub fn stream(self) -> ParticipantStream {
-        let state = match self.walk() {
-            Ok(walk) => StreamState::Walking(walk),
-            Err(error) => StreamState::Invalid(error),
+        let (walk, error) = match self.walk() {
+            Ok(walk) => (Some(walk), None),
+            Err(error) => (None, Some(error)),
         };
         ParticipantStream {
             items: Vec::new().into_iter(),
             pending: None,
-            state,
+            walk,
+            error,
             pages: 0,
         }
     }
@@ -239,36 +241,61 @@ impl Walk {
 
     /// Fetches `query`'s page and moves the walk past it.
     async fn fetch(mut self, query: PageQuery) -> Result<Page> {
-        let (service, conversation, asked) = (&self.service, self.conversation.checked()?, &query);
-        let (page, _) = self
-            .client
-            .call(Operation::List, |wire| async move {
-                wire.list_service_conversation_participant(
-                    service,
-                    conversation,
-                    asked.page,
-                    asked.page_size,
-                    asked.page_token.as_deref(),
-                )
+        let page = self.request(query.clone()).await?;
+        let (participants, meta) = self.advance(&query, page);
+        Ok(Page {
+            participants,
+            meta,
+            walk: self,
+        })
+    }
+
+    /// The request for `query`'s page, owning what it needs (the walk stays with the
+    /// caller, so the same request can be started again).
+    fn request(
+        &self,
+        query: PageQuery,
+    ) -> impl Future<Output = Result<ParticipantPage>> + Send + 'static {
+        let (client, service, conversation) = (
+            self.client.clone(),
+            self.service.clone(),
+            self.conversation.clone(),
+        );
+        async move {
+            let (service, conversation, asked) = (&service, conversation.checked()?, &query);
+            client
+                .call(Operation::List, |wire| async move {
+                    wire.list_service_conversation_participant(
+                        service,
+                        conversation,
+                        asked.page,
+                        asked.page_size,
+                        asked.page_token.as_deref(),
+                    )
+                    .await
+                })
                 .await
-            })
-            .await;
-        let page = page?;
+                .0
+        }
+    }
+
+    /// Moves the walk past `query`'s `page`: its participants (up to the limit) and meta.
+    fn advance(
+        &mut self,
+        query: &PageQuery,
+        page: ParticipantPage,
+    ) -> (Vec<Participant>, PageMeta) {
         let mut participants = page.participants;
         if let Some(remaining) = self.remaining.as_mut() {
             participants.truncate(usize::try_from(*remaining).unwrap_or(usize::MAX));
             *remaining -= participants.len() as u64;
         }
-        self.followed.insert(link_hash(&query));
+        self.followed.insert(link_hash(query));
         self.next = match (&page.meta.next_page_url, self.remaining) {
             (_, Some(0)) | (None, _) => Next::End,
             (Some(url), _) => self.follow(url).map_or_else(Next::Broken, Next::Query),
         };
-        Ok(Page {
-            participants,
-            meta: page.meta,
-            walk: self,
-        })
+        (participants, page.meta)
     }
 
     /// Reads `PageToken`, `Page` and `PageSize` from a `next_page_url`, or says why not.
@@ -317,42 +344,88 @@ fn link_hash(query: &PageQuery) -> u64 {
 /// participant, the request makes progress first. Its round trip overlaps the caller's work
 /// on the current page, with no hop to another thread and no task to schedule. Dropping it
 /// cancels the request.
+///
+/// A request that is not polled cannot read its answer, while its timeouts keep running: a
+/// caller that spends longer on one page than a timeout could see that timeout fire although
+/// the server answered. So the request notes the longest time the caller kept it waiting
+/// between two participants, and a timeout after such a wait is not the server's fault: the
+/// request is started again (a `GET`), now polled without pause, as the caller is waiting.
 struct InFlight {
-    fetch: Pin<Box<dyn Future<Output = Result<Page>> + Send>>,
+    query: PageQuery,
+    fetch: Pin<Box<dyn Future<Output = Result<ParticipantPage>> + Send>>,
     /// The answer, once it arrived while the caller still had participants to consume.
-    done: Option<Result<Page>>,
+    done: Option<Result<ParticipantPage>>,
+    /// When the stream last handed the caller a participant with this request unfinished.
+    away_since: Option<Instant>,
+    /// The longest the caller kept this request waiting between two participants.
+    longest_away: Duration,
+    restarts: u32,
 }
 
+/// How often one page's request is started again after its caller starved it.
+const MAX_RESTARTS: u32 = 2;
+
 impl InFlight {
-    /// Starts `fetch` inside the caller's current span, or says that Tokio is needed.
-    fn start(fetch: impl Future<Output = Result<Page>> + Send + 'static) -> Result<Self> {
+    /// Starts `query`'s request inside the caller's current span, or says that Tokio is
+    /// needed.
+    fn start(walk: &Walk, query: PageQuery, restarts: u32) -> Result<Self> {
         tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Config(
                 "a participant stream must be polled inside a Tokio runtime (reqwest needs one)"
                     .into(),
             )
         })?;
+        let fetch = walk
+            .request(query.clone())
+            .instrument(tracing::Span::current());
         Ok(InFlight {
-            fetch: Box::pin(fetch.instrument(tracing::Span::current())),
+            query,
+            fetch: Box::pin(fetch),
             done: None,
+            away_since: None,
+            longest_away: Duration::ZERO,
+            restarts,
         })
     }
 
     /// Moves the request on without waiting; keeps the answer if it arrived.
     fn advance(&mut self, cx: &mut Context<'_>) {
-        if self.done.is_none() {
-            if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
-                self.done = Some(result);
-            }
+        if self.done.is_some() {
+            return;
+        }
+        if let Some(since) = self.away_since.take() {
+            self.longest_away = self.longest_away.max(since.elapsed());
+        }
+        if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
+            self.done = Some(result);
         }
     }
 
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Page>> {
+    /// Moves the request on as the stream hands the caller a participant, and notes from
+    /// when the caller keeps it waiting.
+    fn advance_and_hand_over(&mut self, cx: &mut Context<'_>) {
+        self.advance(cx);
+        if self.done.is_none() {
+            self.away_since = Some(Instant::now());
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<ParticipantPage>> {
         self.advance(cx);
         match self.done.take() {
             Some(result) => Poll::Ready(result),
             None => Poll::Pending,
         }
+    }
+
+    /// True when `error` is a timeout that fired after the caller kept this request
+    /// waiting, between two participants, for at least half of that timeout.
+    fn starved(&self, error: &Error) -> bool {
+        matches!(
+            error,
+            Error::Timeout { kind: TimeoutKind::Attempt | TimeoutKind::Call, limit, .. }
+                if self.longest_away >= *limit / 2
+        ) && self.restarts < MAX_RESTARTS
     }
 }
 
@@ -365,17 +438,11 @@ impl InFlight {
 pub struct ParticipantStream {
     items: std::vec::IntoIter<Participant>,
     pending: Option<InFlight>,
-    state: StreamState,
+    /// Where the walk stands; `None` once the stream has ended.
+    walk: Option<Walk>,
+    /// An error to report once the buffered participants are consumed; then the end.
+    error: Option<Error>,
     pages: u64,
-}
-
-enum StreamState {
-    /// Between pages: the walk knows what to ask next.
-    Walking(Walk),
-    /// The request was invalid; the error is the stream's one item.
-    Invalid(Error),
-    /// A page is in flight (the walk travels with it), or the stream has ended.
-    Idle,
 }
 
 impl ParticipantStream {
@@ -384,20 +451,18 @@ impl ParticipantStream {
         self.pages
     }
 
-    /// Starts fetching the next page if there is one; an end or an error is left in the
-    /// state, to be reported once the buffered participants are consumed.
-    fn start_next(&mut self) {
-        let StreamState::Walking(walk) = &mut self.state else {
+    /// Starts fetching the next page if there is one; an end or a broken link stays in the
+    /// walk, to be reported once the buffered participants are consumed.
+    fn start_next(&mut self, restarts: u32, query: Option<PageQuery>) {
+        let Some(walk) = self.walk.as_mut() else {
             return;
         };
-        let Some(query) = walk.next.take_query() else {
+        let Some(query) = query.or_else(|| walk.next.take_query()) else {
             return;
         };
-        if let StreamState::Walking(walk) = std::mem::replace(&mut self.state, StreamState::Idle) {
-            match InFlight::start(walk.fetch(query)) {
-                Ok(in_flight) => self.pending = Some(in_flight),
-                Err(error) => self.state = StreamState::Invalid(error),
-            }
+        match InFlight::start(walk, query, restarts) {
+            Ok(in_flight) => self.pending = Some(in_flight),
+            Err(error) => self.error = Some(error),
         }
     }
 }
@@ -419,36 +484,48 @@ impl Stream for ParticipantStream {
         loop {
             if let Some(participant) = this.items.next() {
                 if let Some(pending) = this.pending.as_mut() {
-                    pending.advance(cx);
+                    pending.advance_and_hand_over(cx);
                 }
                 return Poll::Ready(Some(Ok(participant)));
             }
+            if let Some(error) = this.error.take() {
+                this.walk = None;
+                return Poll::Ready(Some(Err(error)));
+            }
             if let Some(pending) = this.pending.as_mut() {
                 let result = std::task::ready!(pending.poll(cx));
-                this.pending = None;
-                let page = match result {
-                    Ok(page) => page,
-                    Err(error) => return Poll::Ready(Some(Err(error))),
+                let Some(done) = this.pending.take() else {
+                    continue;
                 };
-                this.pages += 1;
-                this.items = page.participants.into_iter();
-                this.state = StreamState::Walking(page.walk);
-                this.start_next();
+                match result {
+                    Ok(page) => {
+                        let Some(walk) = this.walk.as_mut() else {
+                            return Poll::Ready(None);
+                        };
+                        let (participants, _) = walk.advance(&done.query, page);
+                        this.pages += 1;
+                        this.items = participants.into_iter();
+                        this.start_next(0, None);
+                    }
+                    Err(error) if done.starved(&error) => {
+                        this.start_next(done.restarts + 1, Some(done.query));
+                    }
+                    Err(error) => {
+                        this.walk = None;
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                }
                 continue;
             }
-            this.start_next();
-            if this.pending.is_some() {
+            this.start_next(0, None);
+            if this.pending.is_some() || this.error.is_some() {
                 continue;
             }
-            match std::mem::replace(&mut this.state, StreamState::Idle) {
-                // start_next left no query: the walk is at its end or broken.
-                StreamState::Walking(walk) => match walk.next.into_query() {
-                    Ok(_) => return Poll::Ready(None),
-                    Err(error) => return Poll::Ready(Some(Err(error))),
-                },
-                StreamState::Invalid(error) => return Poll::Ready(Some(Err(error))),
-                StreamState::Idle => return Poll::Ready(None),
-            }
+            // No request to make: the walk is at its end or its next link is broken.
+            return match this.walk.take().map(|walk| walk.next.into_query()) {
+                Some(Err(error)) => Poll::Ready(Some(Err(error))),
+                _ => Poll::Ready(None),
+            };
         }
     }
 }

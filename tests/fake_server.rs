@@ -285,3 +285,26 @@ async fn the_next_page_is_requested_while_the_caller_works_through_this_one() {
         Some("PT00000064")
     );
 }
+
+#[tokio::test]
+async fn a_caller_slower_than_the_timeout_does_not_time_out_the_prefetched_page() {
+    let fake = fake_with(4).await;
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .credentials(fake.credentials())
+        .timeout(Duration::from_millis(200))
+        .call_timeout(Duration::from_millis(400))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let mut stream = client
+        .participants(&common::service(), common::CONVERSATION)
+        .page_size(2)
+        .stream();
+    stream.try_next().await.unwrap().unwrap();
+    // The caller works on participant 1 for longer than both timeouts, not polling; the
+    // request for page 2 is already under way.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let rest: Vec<_> = stream.try_collect().await.unwrap();
+    assert_eq!(rest.len(), 3);
+}
