@@ -390,23 +390,31 @@ impl InFlight {
 
     /// Moves the request on without waiting; keeps the answer if it arrived.
     fn advance(&mut self, cx: &mut Context<'_>) {
-        if self.done.is_some() {
-            return;
-        }
-        if let Some(since) = self.away_since.take() {
-            self.longest_away = self.longest_away.max(since.elapsed());
-        }
-        if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
-            self.done = Some(result);
+        if self.done.is_none() {
+            if let Some(since) = self.away_since.take() {
+                self.longest_away = self.longest_away.max(since.elapsed());
+            }
+            self.poll_fetch(cx);
         }
     }
 
     /// Moves the request on as the stream hands the caller a participant, and notes from
-    /// when the caller keeps it waiting.
+    /// when the caller keeps it waiting (one clock reading per participant, and none once
+    /// the answer is in).
     fn advance_and_hand_over(&mut self, cx: &mut Context<'_>) {
-        self.advance(cx);
         if self.done.is_none() {
-            self.away_since = Some(Instant::now());
+            let now = Instant::now();
+            if let Some(since) = self.away_since {
+                self.longest_away = self.longest_away.max(now - since);
+            }
+            self.poll_fetch(cx);
+            self.away_since = self.done.is_none().then_some(now);
+        }
+    }
+
+    fn poll_fetch(&mut self, cx: &mut Context<'_>) {
+        if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
+            self.done = Some(result);
         }
     }
 
