@@ -242,7 +242,7 @@ impl Walk {
     /// Fetches `query`'s page and moves the walk past it.
     async fn fetch(mut self, query: PageQuery) -> Result<Page> {
         let page = self.request(query.clone()).await?;
-        let (participants, meta) = self.advance(&query, page);
+        let (participants, meta) = self.move_past(&query, page);
         Ok(Page {
             participants,
             meta,
@@ -280,7 +280,7 @@ impl Walk {
     }
 
     /// Moves the walk past `query`'s `page`: its participants (up to the limit) and meta.
-    fn advance(
+    fn move_past(
         &mut self,
         query: &PageQuery,
         page: ParticipantPage,
@@ -500,17 +500,17 @@ impl Stream for ParticipantStream {
                 this.walk = None;
                 return Poll::Ready(Some(Err(error)));
             }
-            if let Some(pending) = this.pending.as_mut() {
-                let result = std::task::ready!(pending.poll(cx));
-                let Some(done) = this.pending.take() else {
-                    continue;
+            if let Some(mut done) = this.pending.take() {
+                let Poll::Ready(result) = done.poll(cx) else {
+                    this.pending = Some(done);
+                    return Poll::Pending;
                 };
                 match result {
                     Ok(page) => {
                         let Some(walk) = this.walk.as_mut() else {
                             return Poll::Ready(None);
                         };
-                        let (participants, _) = walk.advance(&done.query, page);
+                        let (participants, _) = walk.move_past(&done.query, page);
                         this.pages += 1;
                         this.items = participants.into_iter();
                         this.start_next(0, None);

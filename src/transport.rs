@@ -81,6 +81,14 @@ impl CallRecord {
         self.maybe_applied.load(Ordering::Relaxed) || self.in_flight.load(Ordering::Relaxed)
     }
 
+    /// The last answer's `Retry-After`, if it sent one.
+    fn retry_after(&self) -> Option<std::time::Duration> {
+        self.headers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retry_after
+    }
+
     /// The last answer's request id and `Retry-After`, with the attempt count.
     pub(crate) fn answer_meta(&self) -> AnswerMeta {
         let mut meta = self
@@ -169,7 +177,8 @@ impl ClientHooks<Transport> for generated::Client {
                     if !operation.may_repeat_status(status) {
                         return outcome;
                     }
-                    retry_after(response.headers(), SystemTime::now())
+                    // Read once, by `send_buffered`: the wait obeyed is the wait reported.
+                    record.retry_after()
                 }
                 Err(error) => {
                     // A failed connect sent nothing; anything later may have reached Twilio.

@@ -9,7 +9,7 @@
 mod output;
 
 use std::{
-    io::{self, IsTerminal, Write},
+    io::{self, IsTerminal},
     process::ExitCode,
 };
 
@@ -500,6 +500,5 @@ fn configured(
     if placeholder {
         eprintln!("warning: no Twilio credentials set; sending placeholder credentials");
     }
-    let _ = io::stderr().flush();
     Ok(client)
 }
