@@ -1,4 +1,4 @@
-//! The client a user holds: configuration, and one call through the generated code.
+//! The client a user holds, and its builder; the resource handlers hang off it.
 
 use std::{fmt, future::Future, sync::Arc, time::Duration};
 
@@ -7,49 +7,20 @@ use reqwest::header::HeaderValue;
 
 use crate::{
     auth::Credentials,
-    error::{root_cause, ApiError, Error, Result, TimeoutKind},
-    generated::{self, types::TwilioError},
+    call::{self, Attempts, WireError},
+    config::{
+        checked_base_url, default_http_client, twilio_host, Config, DEFAULT_CALL_TIMEOUT,
+        DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    },
+    error::{Error, Result},
+    generated,
+    limits::{Budget, ClientStats, Limiter, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS},
+    operation::{Exchange, Operation},
     participants::ParticipantsHandler,
     path::ConversationId,
-    retry::{Operation, RetryPolicy},
+    retry::RetryPolicy,
     sid::ServiceSid,
-    transport::{CallRecord, Transport, MAX_BODY_BYTES},
 };
-
-/// Twilio's default host for Conversations v1.
-pub const DEFAULT_BASE_URL: &str = "https://conversations.twilio.com";
-/// The default per-request timeout (connect, send and read the whole body).
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-/// The default connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The default deadline of a whole call: every attempt and every wait between them.
-pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(90);
-
-/// Settings shared by every request of a [`Client`] and its clones.
-pub(crate) struct Config {
-    pub(crate) base_url: String,
-    pub(crate) http: reqwest::Client,
-    pub(crate) credentials: Credentials,
-    pub(crate) authorization: HeaderValue,
-    pub(crate) user_agent: HeaderValue,
-    pub(crate) timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) call_timeout: Duration,
-    pub(crate) retry: RetryPolicy,
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("base_url", &self.base_url)
-            .field("credentials", &self.credentials)
-            .field("user_agent", &self.user_agent)
-            .field("timeout", &self.timeout)
-            .field("call_timeout", &self.call_timeout)
-            .field("retry", &self.retry)
-            .finish_non_exhaustive()
-    }
-}
 
 /// A Twilio Conversations client. Cheap to clone (one `Arc`), `Send + Sync`.
 ///
@@ -121,133 +92,25 @@ impl Client {
         &self.config.credentials
     }
 
-    /// Runs one operation through the generated client under the call deadline, mapping
-    /// its outcome to [`Error`]. Also says whether an attempt may have been applied without
-    /// its answer arriving (see [`CallRecord::maybe_applied`]).
+    /// What the client has done to protect Twilio and the account so far: requests in
+    /// flight, the current cap, 429s, retries made and refused, budget left.
+    pub fn stats(&self) -> ClientStats {
+        ClientStats::read(&self.config.limiter, &self.config.budget)
+    }
+
+    /// Runs one operation through the generated client (see `call.rs`).
     pub(crate) async fn call<T, Fut>(
         &self,
         operation: Operation,
+        attempts: Attempts,
         send: impl FnOnce(generated::Client) -> Fut,
-    ) -> (Result<T>, bool)
+    ) -> Exchange<T>
     where
         Fut: Future<Output = Result<ResponseValue<T>, WireError>>,
     {
-        let record = Arc::new(CallRecord::default());
-        let wire = generated::Client::new_with_client(
-            &self.config.base_url,
-            self.config.http.clone(),
-            Transport {
-                config: self.config.clone(),
-                record: record.clone(),
-                operation,
-            },
-        );
-        let result = match tokio::time::timeout(self.config.call_timeout, send(wire)).await {
-            Ok(Ok(value)) => Ok(value.into_inner()),
-            Ok(Err(error)) => Err(self.map_error(error, &record, operation).await),
-            Err(_) if operation == Operation::Create && record.maybe_applied() => {
-                Err(Error::OutcomeUnknown {
-                    operation: operation.name(),
-                    cause: format!("the call timeout of {:?} fired", self.config.call_timeout),
-                    attempts: record.attempts(),
-                })
-            }
-            Err(_) => Err(Error::Timeout {
-                kind: TimeoutKind::Call,
-                limit: self.config.call_timeout,
-                attempts: record.attempts(),
-            }),
-        };
-        (result, record.maybe_applied())
-    }
-
-    async fn map_error(
-        &self,
-        error: WireError,
-        record: &CallRecord,
-        operation: Operation,
-    ) -> Error {
-        use progenitor_client::Error as Wire;
-        let meta = record.answer_meta();
-        let attempts = meta.attempts;
-        match error {
-            Wire::ErrorResponse(response) => {
-                let status = response.status().as_u16();
-                Error::Api(Box::new(ApiError::from_twilio(
-                    status,
-                    response.into_inner(),
-                    meta,
-                )))
-            }
-            Wire::InvalidResponsePayload(body, error) => match record.status() {
-                Some(status) if status >= 400 => {
-                    Error::Api(Box::new(ApiError::from_raw(status, &body, meta)))
-                }
-                // Decode again to name the JSON path of the first value that does not fit.
-                _ => match operation {
-                    Operation::List => crate::models::decode_page(&body).err(),
-                    _ => crate::models::decode_participant(&body).err(),
-                }
-                .unwrap_or_else(|| Error::Decode {
-                    path: String::new(),
-                    message: error.to_string(),
-                }),
-            },
-            Wire::UnexpectedResponse(response) => {
-                let status = response.status().as_u16();
-                let body = response.bytes().await.unwrap_or_default();
-                Error::Api(Box::new(ApiError::from_raw(status, &body, meta)))
-            }
-            Wire::CommunicationError(source)
-            | Wire::ResponseBodyError(source)
-            | Wire::InvalidUpgrade(source) => {
-                let connect = source.is_connect();
-                let (kind, limit) = if connect {
-                    (TimeoutKind::Connect, self.config.connect_timeout)
-                } else {
-                    (TimeoutKind::Attempt, self.config.timeout)
-                };
-                if operation == Operation::Create && !connect {
-                    let cause = if source.is_timeout() {
-                        format!("the {kind} timeout of {limit:?} fired")
-                    } else {
-                        root_cause(&source)
-                    };
-                    return Error::OutcomeUnknown {
-                        operation: operation.name(),
-                        cause,
-                        attempts,
-                    };
-                }
-                if source.is_timeout() {
-                    Error::Timeout {
-                        kind,
-                        limit,
-                        attempts,
-                    }
-                } else {
-                    Error::Transport {
-                        cause: root_cause(&source),
-                        error: source,
-                        attempts,
-                    }
-                }
-            }
-            Wire::Custom(message) => match record.oversized() {
-                Some(size) => Error::ResponseTooLarge {
-                    status: record.status().unwrap_or_default(),
-                    limit: MAX_BODY_BYTES,
-                    size,
-                },
-                None => Error::Config(message),
-            },
-            Wire::InvalidRequest(message) => Error::Config(message),
-        }
+        call::call(&self.config, operation, attempts, send).await
     }
 }
-
-/// The generated client's error type.
-pub(crate) type WireError = progenitor_client::Error<TwilioError>;
 
 /// Configures a [`Client`]. Credentials are required; everything else has a default.
 #[derive(Default)]
@@ -262,6 +125,8 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
+    max_concurrent_requests: Option<u32>,
+    budget: Option<RetryBudget>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -353,6 +218,21 @@ impl ClientBuilder {
         self
     }
 
+    /// The most requests the client (every clone and stream of it) has on the wire at once
+    /// (default 16; at least 1). After a 429 the client lowers its own cap (halving), pauses
+    /// every request for the wait, and grows the cap back by one per calm round trip.
+    pub fn max_concurrent_requests(mut self, max: u32) -> Self {
+        self.max_concurrent_requests = Some(max);
+        self
+    }
+
+    /// How much retrying the client may do across all its requests (default
+    /// [`RetryBudget::standard`]); [`RetryBudget::unlimited`] turns the budget off.
+    pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
     /// Checks the settings and builds the client.
     ///
     /// # Errors
@@ -394,167 +274,12 @@ impl ClientBuilder {
                 connect_timeout,
                 call_timeout: self.call_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT),
                 retry: self.retry.unwrap_or_default(),
+                limiter: Limiter::new(
+                    self.max_concurrent_requests
+                        .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS),
+                ),
+                budget: Budget::new(self.budget.unwrap_or_default()),
             }),
         })
-    }
-}
-
-/// `https://conversations[.{edge}][.{region}].twilio.com`, as Twilio's SDKs build it.
-fn twilio_host(region: Option<&str>, edge: Option<&str>) -> Result<String> {
-    let region = match (region, edge) {
-        (None, Some(_)) => Some("us1"),
-        (region, _) => region,
-    };
-    let mut host = String::from("https://conversations");
-    for (name, label) in [("edge", edge), ("region", region)] {
-        let Some(label) = label else { continue };
-        let valid = !label.is_empty()
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !valid {
-            return Err(Error::Config(format!(
-                "the {name} {label:?} is not a host name label"
-            )));
-        }
-        host.push('.');
-        host.push_str(&label.to_ascii_lowercase());
-    }
-    host.push_str(".twilio.com");
-    Ok(host)
-}
-
-/// Accepts `https://` URLs, and `http://` only for loopback hosts, so credentials never
-/// cross a network in the clear. Returns the URL without a trailing slash. Errors show the
-/// URL with any user information replaced by `***`.
-fn checked_base_url(raw: &str) -> Result<String> {
-    let shown = redact_userinfo(raw);
-    let bad = |why: &str| Error::Config(format!("base URL {shown:?} {why}"));
-    let url = url::Url::parse(raw).map_err(|e| bad(&format!("is not a URL ({e})")))?;
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("must not carry credentials"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad("must not have a query or fragment"));
-    }
-    let loopback = match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => return Err(bad("has no host")),
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(bad(
-                "uses plain http for a host that is not loopback; use https",
-            ))
-        }
-        _ => return Err(bad("must use https")),
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
-/// `raw` with everything between `://` and the last `@` of the authority replaced by `***`,
-/// whether or not the rest parses as a URL.
-fn redact_userinfo(raw: &str) -> String {
-    let (scheme, rest) = match raw.find("://") {
-        Some(at) => raw.split_at(at + 3),
-        None => ("", raw),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}***{}", &rest[at..]),
-        None => raw.to_owned(),
-    }
-}
-
-/// reqwest with rustls on the ring provider and the platform's trust store; no redirects
-/// (the endpoint has none, and a redirect must never carry credentials elsewhere).
-fn default_http_client(connect_timeout: Duration) -> Result<reqwest::Client> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let tls_error = |e: rustls::Error| Error::Config(format!("TLS setup failed: {e}"));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(tls_error)?
-        .with_platform_verifier()
-        .map_err(tls_error)?
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .connect_timeout(connect_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn region_and_edge_hosts() {
-        assert_eq!(twilio_host(None, None).unwrap(), DEFAULT_BASE_URL);
-        assert_eq!(
-            twilio_host(Some("ie1"), Some("dublin")).unwrap(),
-            "https://conversations.dublin.ie1.twilio.com"
-        );
-        assert_eq!(
-            twilio_host(None, Some("sydney")).unwrap(),
-            "https://conversations.sydney.us1.twilio.com"
-        );
-        assert_eq!(
-            twilio_host(Some("au1"), None).unwrap(),
-            "https://conversations.au1.twilio.com"
-        );
-        assert!(twilio_host(Some("evil.com/"), None).is_err());
-    }
-
-    #[test]
-    fn errors_never_echo_user_information() {
-        for raw in [
-            "https://AC123:s3cret@proxy.example",
-            "https://s3cret@proxy.example/x",
-            "http://AC1:s3cret@example.com",
-            "https://AC1:s3cret@[bad/x",
-            "https://AC1:s3cret@exa mple.com/a@b",
-            "AC1:s3cret@example.com",
-            "https://a@b:s3cret@example.com",
-        ] {
-            let err = checked_base_url(raw).unwrap_err();
-            let shown = format!("{err} {err:?}");
-            assert!(!shown.contains("s3cret"), "{raw}: {shown}");
-        }
-        assert_eq!(
-            redact_userinfo("https://u:p@h.example/a@b"),
-            "https://***@h.example/a@b"
-        );
-    }
-
-    #[test]
-    fn base_urls() {
-        assert_eq!(
-            checked_base_url("https://proxy.example/twilio/").unwrap(),
-            "https://proxy.example/twilio"
-        );
-        assert_eq!(
-            checked_base_url("http://127.0.0.1:8080").unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(
-            checked_base_url("http://[::1]:9/x").unwrap(),
-            "http://[::1]:9/x"
-        );
-        assert!(checked_base_url("http://localhost:1").is_ok());
-        let err = checked_base_url("http://example.com")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("plain http"), "{err}");
-        assert!(checked_base_url("https://u:p@example.com").is_err());
-        assert!(checked_base_url("ftp://example.com").is_err());
-        assert!(checked_base_url("https://example.com/?a=b").is_err());
-        assert!(checked_base_url("not a url").is_err());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{generated::types::TwilioError, sid::InvalidSid};
+use crate::sid::{InvalidSid, ParticipantSid};
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -67,17 +67,26 @@ pub enum Error {
         attempts: u32,
     },
 
-    /// A write (create) was sent but its answer was lost, so Twilio may or may not have
-    /// applied it. It is not repeated; look the participant up before trying again.
+    /// A write (create, update or delete) reached Twilio, or may have, and no answer says
+    /// whether it was applied: a 5xx, a timeout or a cut connection after sending, the call
+    /// deadline with an attempt on the wire, or a success whose body could not be read. It
+    /// was not repeated where repeating could do harm, and it is never "retryable": look
+    /// the participant up (fetch) before trying again. Update and delete give the same
+    /// result when repeated.
     #[error(
-        "the {operation} request was sent but its outcome is unknown ({cause}); it was not \
-         repeated: check whether it took effect before trying again"
+        "the {operation} request was sent but its outcome is unknown ({cause}); check \
+         whether it took effect (fetch the participant) before trying again"
     )]
     OutcomeUnknown {
-        /// The operation, e.g. `create`.
+        /// The operation: `create`, `update` or `delete`.
         operation: &'static str,
-        /// What was lost, e.g. `connection reset` or `the attempt timeout of 30s fired`.
+        /// What was lost, e.g. `connection reset` or the 5xx answer.
         cause: String,
+        /// The status of the last answer, when one arrived (a 5xx, or a 2xx that could
+        /// not be read).
+        status: Option<u16>,
+        /// The participant's SID, when an unreadable success body still showed it.
+        sid: Option<ParticipantSid>,
         /// How many attempts were made.
         attempts: u32,
     },
@@ -173,20 +182,6 @@ pub(crate) struct AnswerMeta {
 }
 
 impl ApiError {
-    pub(crate) fn from_twilio(status: u16, body: TwilioError, meta: AnswerMeta) -> Self {
-        Self {
-            status,
-            code: body.code,
-            message: body.message,
-            more_info: body.more_info,
-            details: body.details.unwrap_or_default(),
-            body_excerpt: None,
-            request_id: meta.request_id,
-            retry_after: meta.retry_after,
-            attempts: meta.attempts,
-        }
-    }
-
     pub(crate) fn from_raw(status: u16, body: &[u8], meta: AnswerMeta) -> Self {
         let end = body.len().min(EXCERPT_LEN);
         Self {
@@ -239,11 +234,12 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl Error {
-    /// The HTTP status of an API error or an oversized answer, if this is one.
+    /// The HTTP status of an API error, an oversized answer or a write's last answer, if any.
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api(api) => Some(api.status),
             Error::ResponseTooLarge { status, .. } => Some(*status),
+            Error::OutcomeUnknown { status, .. } => *status,
             _ => None,
         }
     }
@@ -306,23 +302,6 @@ mod tests {
             attempts,
             ..AnswerMeta::default()
         }
-    }
-
-    #[test]
-    fn api_error_reads_as_one_sentence() {
-        let body = TwilioError {
-            code: Some(20404),
-            message: Some("The requested resource was not found".into()),
-            more_info: Some("https://www.twilio.com/docs/errors/20404".into()),
-            status: Some(404),
-            details: None,
-        };
-        let err = Error::Api(Box::new(ApiError::from_twilio(404, body, meta(1))));
-        assert_eq!(
-            err.to_string(),
-            "the API answered HTTP 404 with Twilio error 20404: The requested resource was not \
-             found (see https://www.twilio.com/docs/errors/20404)"
-        );
     }
 
     #[test]

@@ -29,10 +29,14 @@
 
 mod auth;
 mod binding;
+mod call;
 mod client;
+mod config;
 mod error;
 mod generated;
+mod limits;
 pub mod models;
+mod operation;
 mod pagination;
 mod participants;
 mod path;
@@ -44,15 +48,18 @@ pub mod testing;
 mod transport;
 
 pub use auth::Credentials;
-pub use client::{
-    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_TIMEOUT,
+pub use client::{Client, ClientBuilder};
+pub use config::{
+    DEFAULT_BASE_URL, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{ApiError, Error, Result, TimeoutKind};
+pub use limits::{ClientStats, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS};
 pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
-pub use pagination::{ListParticipants, Page, ParticipantStream, MAX_PAGE_SIZE};
+pub use operation::Deletion;
+pub use pagination::{Page, PageStream, MAX_EMPTY_PAGES};
 pub use participants::{
-    CreateParticipant, DeleteParticipant, Deletion, ParticipantsHandler, UpdateParticipant,
+    CreateParticipant, DeleteParticipant, ListParticipants, ParticipantStream, ParticipantsHandler,
+    UpdateParticipant, MAX_PAGE_SIZE,
 };
 pub use path::{ConversationId, ParticipantId};
 pub use retry::RetryPolicy;

@@ -1,15 +1,22 @@
-//! Walking Twilio's pages: the list request, single pages, and an auto-paginating stream.
+//! Walking Twilio's pages: single pages and an auto-paginating stream, for any of the
+//! resource's lists (a conversation's participants, a participant's conversations).
 //!
 //! Follow-up pages are requested from the client's configured base URL with the `PageToken`,
 //! `Page` and `PageSize` read from `meta.next_page_url`; the host named in that URL is never
-//! contacted, so credentials never leave for a host the user did not configure. Every link
-//! followed is remembered, so a server that names one again ends the walk with an error
-//! instead of a loop.
+//! contacted, so credentials never leave for a host the user did not configure.
+//!
+//! A walk always makes progress or stops with [`Error::Pagination`]: a link to a page token
+//! already followed, a `Page` number not beyond the last page received (a link back to page
+//! 0 included), a page whose items repeat an earlier page's, or more than
+//! [`MAX_EMPTY_PAGES`] empty pages in a row that still name a next page.
 //!
 //! The stream needs a Tokio runtime, as reqwest does. The next page's request is started as
-//! soon as the current page arrives and is moved on each time the caller asks for a
-//! participant, inside the caller's tracing span: its round trip overlaps the caller's work
-//! without a task or a hop to another thread.
+//! soon as the current page arrives and is moved on each time the caller asks for an item,
+//! inside the caller's tracing span: its round trip overlaps the caller's work without a
+//! task or a hop to another thread. That request makes one attempt: if it fails in a way
+//! worth retrying (or a timeout fires because the caller kept it waiting), the page is
+//! asked again, with the full retry policy and a fresh call deadline, once the caller
+//! needs it, so nothing is retried while the caller is away.
 
 use std::{
     collections::{hash_map::DefaultHasher, HashSet},
@@ -17,8 +24,8 @@ use std::{
     hash::{Hash, Hasher},
     num::NonZeroU64,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
-    time::{Duration, Instant},
 };
 
 use futures_core::Stream;
@@ -26,156 +33,90 @@ use futures_util::TryStreamExt;
 use tracing::Instrument;
 
 use crate::{
-    client::Client,
-    error::{Error, Result, TimeoutKind},
-    models::{PageMeta, Participant, ParticipantPage},
-    path::ConversationId,
-    retry::Operation,
-    sid::ServiceSid,
+    call::Attempts,
+    error::{Error, Result},
+    models::PageMeta,
 };
 
-/// Twilio's largest page, and the page size asked for when the caller sets none.
-pub const MAX_PAGE_SIZE: u32 = 100;
+/// How many empty pages in a row that still name a next page a walk follows.
+pub const MAX_EMPTY_PAGES: u32 = 3;
 
 /// The query of one page request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct PageQuery {
-    page: Option<u64>,
-    page_size: Option<NonZeroU64>,
-    page_token: Option<String>,
+pub(crate) struct PageQuery {
+    pub(crate) page: Option<u64>,
+    pub(crate) page_size: Option<NonZeroU64>,
+    pub(crate) page_token: Option<String>,
 }
 
-/// A request for a conversation's participants; run it with [`stream`](Self::stream),
-/// [`list`](Self::list) or [`first_page`](Self::first_page).
-#[derive(Clone, Debug)]
-#[must_use = "a list request does nothing until it is run"]
-pub struct ListParticipants {
-    client: Client,
-    service: ServiceSid,
-    conversation: ConversationId,
-    page_size: Option<u32>,
-    limit: Option<u64>,
+/// One page as a list returns it: its items, its meta, and a fingerprint of its items
+/// (their first and last keys) to notice a page served twice.
+pub(crate) struct Fetched<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) meta: PageMeta,
+    pub(crate) fingerprint: Option<u64>,
 }
 
-impl ListParticipants {
-    pub(crate) fn new(client: Client, service: ServiceSid, conversation: ConversationId) -> Self {
-        Self {
-            client,
-            service,
-            conversation,
-            page_size: None,
-            limit: None,
-        }
-    }
-
-    /// Participants per request, 1 to 100 (checked when the request runs). Without it the
-    /// request asks for Twilio's largest page, 100 (fewer round trips than Twilio's default
-    /// of 50), or for the limit when that is smaller.
-    pub fn page_size(mut self, size: u32) -> Self {
-        self.page_size = Some(size);
-        self
-    }
-
-    /// The most participants to return in all; no page beyond it is requested, and the last
-    /// request asks for no more than are still needed.
-    pub fn limit(mut self, limit: u64) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-
-    /// Streams every participant, page after page, in the API's order.
-    ///
-    /// The stream owns a clone of the client (it is `'static + Send`) and must be polled
-    /// inside a Tokio runtime. Its first item is an error, with no request sent, when the
-    /// page size or the conversation is invalid, or when it is polled outside Tokio; it ends
-    /// after the first error. A limit of 0 sends nothing.
-    pub fn stream(self) -> ParticipantStream {
-        let (walk, error) = match self.walk() {
-            Ok(walk) => (Some(walk), None),
-            Err(error) => (None, Some(error)),
-        };
-        ParticipantStream {
-            items: Vec::new().into_iter(),
-            pending: None,
-            walk,
-            error,
-            pages: 0,
-        }
-    }
-
-    /// Collects every participant (up to the limit) into memory.
-    ///
-    /// # Errors
-    /// The first error of [`stream`](Self::stream).
-    pub async fn list(self) -> Result<Vec<Participant>> {
-        self.stream().try_collect().await
-    }
-
-    /// Fetches the first page only, with its paging metadata; `None`, with nothing sent,
-    /// when the limit is 0.
-    ///
-    /// # Errors
-    /// Invalid input before any request, or the request's error.
-    pub async fn first_page(self) -> Result<Option<Page>> {
-        let mut walk = self.walk()?;
-        match walk.next.take_query() {
-            Some(query) => walk.fetch(query).await.map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn walk(self) -> Result<Walk> {
-        self.conversation.checked()?;
-        let page_size = match self.page_size {
-            Some(size @ 1..=MAX_PAGE_SIZE) => Some(u64::from(size)),
-            Some(size) => {
-                return Err(Error::InvalidInput {
-                    parameter: "PageSize",
-                    reason: format!("{size} is not between 1 and {MAX_PAGE_SIZE}"),
-                })
+impl<T> Fetched<T> {
+    /// A page of `items`, fingerprinted by `key` (an item's SID).
+    pub(crate) fn new<K: Hash>(items: Vec<T>, meta: PageMeta, key: impl Fn(&T) -> K) -> Self {
+        let fingerprint = match (items.first(), items.last()) {
+            (Some(first), Some(last)) => {
+                let mut hasher = DefaultHasher::new();
+                (key(first), key(last), items.len()).hash(&mut hasher);
+                Some(hasher.finish())
             }
-            None => None,
+            _ => None,
         };
-        let mut walk = Walk {
-            client: self.client,
-            service: self.service,
-            conversation: self.conversation,
-            page_size,
-            remaining: self.limit,
-            followed: HashSet::new(),
-            next: Next::End,
-        };
-        if walk.remaining != Some(0) {
-            walk.next = Next::Query(PageQuery {
-                page_size: walk.sized(page_size),
-                ..PageQuery::default()
-            });
+        Self {
+            items,
+            meta,
+            fingerprint,
         }
-        Ok(walk)
     }
 }
 
-/// One page of participants with Twilio's paging metadata.
-#[derive(Clone, Debug)]
+type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Fetched<T>>> + Send>>;
+
+/// Requests one page of a list; made by the list's request type.
+pub(crate) type FetchPage<T> = Arc<dyn Fn(PageQuery, Attempts) -> PageFuture<T> + Send + Sync>;
+
+/// How a walk starts: the list's page limit, the caller's page size and limit.
+pub(crate) struct WalkSettings {
+    /// The list's largest page, asked for when the caller sets none.
+    pub(crate) max_page_size: u32,
+    pub(crate) page_size: Option<u32>,
+    pub(crate) limit: Option<u64>,
+}
+
+/// One page of a list with Twilio's paging metadata.
 #[non_exhaustive]
-pub struct Page {
-    /// The participants on this page, in the API's order.
-    pub participants: Vec<Participant>,
+pub struct Page<T> {
+    /// The items on this page, in the API's order.
+    pub items: Vec<T>,
     /// Twilio's paging metadata for this page.
     pub meta: PageMeta,
-    walk: Walk,
+    walk: Walk<T>,
 }
 
-impl Page {
+impl<T: std::fmt::Debug> std::fmt::Debug for Page<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("items", &self.items)
+            .field("meta", &self.meta)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> Page<T> {
     /// Fetches the page after this one, or `None` on the last page (or once the request's
     /// limit is reached).
     ///
     /// # Errors
-    /// [`Error::Pagination`] when `next_page_url` cannot be followed or names a page
-    /// followed before; otherwise the request's error.
-    pub async fn next_page(&self, client: &Client) -> Result<Option<Page>> {
-        let mut walk = self.walk.clone();
-        walk.client = client.clone();
+    /// [`Error::Pagination`] when `next_page_url` cannot be followed or would not make
+    /// progress; otherwise the request's error.
+    pub async fn next_page(&self) -> Result<Option<Page<T>>> {
+        let walk = self.walk.clone();
         match walk.next.clone().into_query()? {
             Some(query) => walk.fetch(query).await.map(Some),
             None => Ok(None),
@@ -183,17 +124,69 @@ impl Page {
     }
 }
 
-/// Where a walk through the pages stands: what to ask next, and how many are still wanted.
-#[derive(Clone, Debug)]
-struct Walk {
-    client: Client,
-    service: ServiceSid,
-    conversation: ConversationId,
+/// Starts a walk: the first page's request, or an error with nothing sent.
+pub(crate) fn first_page_of<T: Send + 'static>(
+    fetch: FetchPage<T>,
+    settings: WalkSettings,
+) -> Result<Option<impl Future<Output = Result<Page<T>>>>> {
+    let mut walk = Walk::new(fetch, settings)?;
+    Ok(walk.next.take_query().map(|query| walk.fetch(query)))
+}
+
+/// A stream over every item of a walk, or one that yields `error` first.
+pub(crate) fn stream_of<T: Send + 'static>(
+    fetch: FetchPage<T>,
+    settings: Result<WalkSettings>,
+) -> PageStream<T> {
+    let (walk, error) = match settings.and_then(|settings| Walk::new(fetch, settings)) {
+        Ok(walk) => (Some(walk), None),
+        Err(error) => (None, Some(error)),
+    };
+    PageStream {
+        items: Vec::new().into_iter(),
+        pending: None,
+        walk,
+        error,
+        pages: 0,
+    }
+}
+
+/// Collects a stream into memory.
+pub(crate) async fn collect<T: Send + 'static>(stream: PageStream<T>) -> Result<Vec<T>> {
+    stream.try_collect().await
+}
+
+/// Where a walk through the pages stands: what to ask next, and what it has seen.
+struct Walk<T> {
+    fetch: FetchPage<T>,
+    max_page_size: u32,
     page_size: Option<u64>,
     remaining: Option<u64>,
-    /// Every page followed so far, as a hash of its `PageToken` (or `Page`, without one).
-    followed: HashSet<u64>,
+    /// Every page token followed so far, hashed, so a walk over millions of items stays small.
+    tokens: HashSet<u64>,
+    /// The fingerprints of the pages received.
+    fingerprints: HashSet<u64>,
+    /// The `Page` number of the last page received.
+    last_page: Option<u64>,
+    /// Empty pages in a row that named a next page.
+    empty_in_a_row: u32,
     next: Next,
+}
+
+impl<T> Clone for Walk<T> {
+    fn clone(&self) -> Self {
+        Self {
+            fetch: self.fetch.clone(),
+            max_page_size: self.max_page_size,
+            page_size: self.page_size,
+            remaining: self.remaining,
+            tokens: self.tokens.clone(),
+            fingerprints: self.fingerprints.clone(),
+            last_page: self.last_page,
+            empty_in_a_row: self.empty_in_a_row,
+            next: self.next.clone(),
+        }
+    }
 }
 
 /// What follows the current page.
@@ -203,7 +196,7 @@ enum Next {
     Query(PageQuery),
     /// Nothing: the last page, or the limit is reached.
     End,
-    /// `next_page_url` cannot be followed; why, for [`Error::Pagination`].
+    /// The walk cannot go on; why, for [`Error::Pagination`].
     Broken(String),
 }
 
@@ -229,76 +222,106 @@ impl Next {
     }
 }
 
-impl Walk {
-    /// The `PageSize` to ask for: the configured or offered size (100 when neither is set),
-    /// capped by what the limit still needs.
+impl<T: Send + 'static> Walk<T> {
+    fn new(fetch: FetchPage<T>, settings: WalkSettings) -> Result<Self> {
+        let max = settings.max_page_size;
+        let page_size = match settings.page_size {
+            Some(size) if (1..=max).contains(&size) => Some(u64::from(size)),
+            Some(size) => {
+                return Err(Error::InvalidInput {
+                    parameter: "PageSize",
+                    reason: format!("{size} is not between 1 and {max}"),
+                })
+            }
+            None => None,
+        };
+        let mut walk = Walk {
+            fetch,
+            max_page_size: max,
+            page_size,
+            remaining: settings.limit,
+            tokens: HashSet::new(),
+            fingerprints: HashSet::new(),
+            last_page: None,
+            empty_in_a_row: 0,
+            next: Next::End,
+        };
+        if walk.remaining != Some(0) {
+            walk.next = Next::Query(PageQuery {
+                page_size: walk.sized(None),
+                ..PageQuery::default()
+            });
+        }
+        Ok(walk)
+    }
+
+    /// The `PageSize` to ask for: the caller's, else the size the server's link offers
+    /// when it is within the list's range, else the list's largest; capped by what the
+    /// limit still needs.
     fn sized(&self, offered: Option<u64>) -> Option<NonZeroU64> {
-        let size = offered
-            .or(self.page_size)
-            .unwrap_or(u64::from(MAX_PAGE_SIZE));
+        let max = u64::from(self.max_page_size);
+        let size = self
+            .page_size
+            .or(offered.filter(|size| (1..=max).contains(size)))
+            .unwrap_or(max);
         NonZeroU64::new(self.remaining.map_or(size, |remaining| size.min(remaining)))
     }
 
-    /// Fetches `query`'s page and moves the walk past it.
-    async fn fetch(mut self, query: PageQuery) -> Result<Page> {
-        let page = self.request(query.clone()).await?;
-        let (participants, meta) = self.move_past(&query, page);
+    /// Fetches `query`'s page (with the full retry policy) and moves the walk past it.
+    async fn fetch(mut self, query: PageQuery) -> Result<Page<T>> {
+        let page = (self.fetch)(query.clone(), Attempts::Policy).await?;
+        let (items, meta) = self.move_past(&query, page);
         Ok(Page {
-            participants,
+            items,
             meta,
             walk: self,
         })
     }
 
-    /// The request for `query`'s page, owning what it needs (the walk stays with the
-    /// caller, so the same request can be started again).
-    fn request(
-        &self,
-        query: PageQuery,
-    ) -> impl Future<Output = Result<ParticipantPage>> + Send + 'static {
-        let (client, service, conversation) = (
-            self.client.clone(),
-            self.service.clone(),
-            self.conversation.clone(),
-        );
-        async move {
-            let (service, conversation, asked) = (&service, conversation.checked()?, &query);
-            client
-                .call(Operation::List, |wire| async move {
-                    wire.list_service_conversation_participant(
-                        service,
-                        conversation,
-                        asked.page,
-                        asked.page_size,
-                        asked.page_token.as_deref(),
-                    )
-                    .await
-                })
-                .await
-                .0
+    /// Moves the walk past `query`'s `page`: its items (up to the limit) and meta.
+    fn move_past(&mut self, query: &PageQuery, page: Fetched<T>) -> (Vec<T>, PageMeta) {
+        let Fetched {
+            mut items,
+            meta,
+            fingerprint,
+        } = page;
+        if let Some(token) = &query.page_token {
+            self.tokens.insert(hash(token));
         }
-    }
-
-    /// Moves the walk past `query`'s `page`: its participants (up to the limit) and meta.
-    fn move_past(
-        &mut self,
-        query: &PageQuery,
-        page: ParticipantPage,
-    ) -> (Vec<Participant>, PageMeta) {
-        let mut participants = page.participants;
+        self.last_page = Some(meta.page.max(query.page.unwrap_or(0)));
+        let repeated = fingerprint.is_some_and(|print| !self.fingerprints.insert(print));
+        if repeated {
+            // Yield nothing from a page served before.
+            items.clear();
+            self.next = Next::Broken(
+                "the server sent a page whose participants an earlier page already held; \
+                 stopping instead of repeating them"
+                    .into(),
+            );
+            return (items, meta);
+        }
         if let Some(remaining) = self.remaining.as_mut() {
-            participants.truncate(usize::try_from(*remaining).unwrap_or(usize::MAX));
-            *remaining -= participants.len() as u64;
+            items.truncate(usize::try_from(*remaining).unwrap_or(usize::MAX));
+            *remaining -= items.len() as u64;
         }
-        self.followed.insert(link_hash(query));
-        self.next = match (&page.meta.next_page_url, self.remaining) {
+        self.empty_in_a_row = if items.is_empty() {
+            self.empty_in_a_row + 1
+        } else {
+            0
+        };
+        self.next = match (&meta.next_page_url, self.remaining) {
             (_, Some(0)) | (None, _) => Next::End,
+            (Some(_), _) if self.empty_in_a_row > MAX_EMPTY_PAGES => Next::Broken(format!(
+                "{} empty pages in a row still name a next page; stopping",
+                self.empty_in_a_row
+            )),
             (Some(url), _) => self.follow(url).map_or_else(Next::Broken, Next::Query),
         };
-        (participants, page.meta)
+        (items, meta)
     }
 
-    /// Reads `PageToken`, `Page` and `PageSize` from a `next_page_url`, or says why not.
+    /// Reads `PageToken`, `Page` and `PageSize` from a `next_page_url`, or says why it
+    /// cannot be followed.
     fn follow(&self, next_page_url: &str) -> Result<PageQuery, String> {
         let url = url::Url::parse(next_page_url)
             .map_err(|e| format!("next_page_url {next_page_url:?} is not a URL: {e}"))?;
@@ -317,10 +340,18 @@ impl Walk {
                 "next_page_url {next_page_url:?} has neither PageToken nor Page"
             ));
         }
-        if self.followed.contains(&link_hash(&query)) {
+        let seen_token = query
+            .page_token
+            .as_ref()
+            .is_some_and(|token| self.tokens.contains(&hash(token)));
+        let going_back = match (query.page, self.last_page) {
+            (Some(page), Some(last)) => page <= last,
+            _ => false,
+        };
+        if seen_token || going_back {
             return Err(format!(
-                "next_page_url {next_page_url:?} names a page already followed; stopping \
-                 instead of looping"
+                "next_page_url {next_page_url:?} names a page already received; stopping \
+                 instead of repeating it"
             ));
         }
         query.page_size = self.sized(offered);
@@ -328,97 +359,53 @@ impl Walk {
     }
 }
 
-/// A followed page, remembered as a hash of its `PageToken` (which names the page; `Page`
-/// is client state), or of its `Page` when it has no token, so a walk over millions of
-/// participants stays small.
-fn link_hash(query: &PageQuery) -> u64 {
+fn hash(token: &str) -> u64 {
     let mut hasher = DefaultHasher::new();
-    match &query.page_token {
-        Some(token) => token.hash(&mut hasher),
-        None => query.page.hash(&mut hasher),
-    }
+    token.hash(&mut hasher);
     hasher.finish()
 }
 
-/// A page request under way, driven by the stream itself: each time the caller asks for a
-/// participant, the request makes progress first. Its round trip overlaps the caller's work
-/// on the current page, with no hop to another thread and no task to schedule. Dropping it
-/// cancels the request.
-///
-/// A request that is not polled cannot read its answer, while its timeouts keep running: a
-/// caller that spends longer on one page than a timeout could see that timeout fire although
-/// the server answered. So the request notes the longest time the caller kept it waiting
-/// between two participants, and a timeout after such a wait is not the server's fault: the
-/// request is started again (a `GET`), now polled without pause, as the caller is waiting.
-struct InFlight {
+/// A page request fetched ahead, driven by the stream itself: each time the caller asks
+/// for an item, the request makes progress first. Dropping it cancels the request.
+struct InFlight<T> {
     query: PageQuery,
-    fetch: Pin<Box<dyn Future<Output = Result<ParticipantPage>> + Send>>,
-    /// The answer, once it arrived while the caller still had participants to consume.
-    done: Option<Result<ParticipantPage>>,
-    /// When the stream last handed the caller a participant with this request unfinished.
-    away_since: Option<Instant>,
-    /// The longest the caller kept this request waiting between two participants.
-    longest_away: Duration,
-    restarts: u32,
+    fetch: PageFuture<T>,
+    /// The answer, once it arrived while the caller still had items to consume.
+    done: Option<Result<Fetched<T>>>,
+    /// A single attempt fetched ahead (asked again with retries if it fails), or the
+    /// request the caller is waiting for (the full policy).
+    attempts: Attempts,
 }
 
-/// How often one page's request is started again after its caller starved it.
-const MAX_RESTARTS: u32 = 2;
-
-impl InFlight {
+impl<T: Send + 'static> InFlight<T> {
     /// Starts `query`'s request inside the caller's current span, or says that Tokio is
     /// needed.
-    fn start(walk: &Walk, query: PageQuery, restarts: u32) -> Result<Self> {
+    fn start(walk: &Walk<T>, query: PageQuery, attempts: Attempts) -> Result<Self> {
         tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Config(
                 "a participant stream must be polled inside a Tokio runtime (reqwest needs one)"
                     .into(),
             )
         })?;
-        let fetch = walk
-            .request(query.clone())
-            .instrument(tracing::Span::current());
+        let fetch = (walk.fetch)(query.clone(), attempts).instrument(tracing::Span::current());
         Ok(InFlight {
             query,
             fetch: Box::pin(fetch),
             done: None,
-            away_since: None,
-            longest_away: Duration::ZERO,
-            restarts,
+            attempts,
         })
     }
 
     /// Moves the request on without waiting; keeps the answer if it arrived.
     fn advance(&mut self, cx: &mut Context<'_>) {
         if self.done.is_none() {
-            if let Some(since) = self.away_since.take() {
-                self.longest_away = self.longest_away.max(since.elapsed());
+            if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
+                self.done = Some(result);
             }
-            self.poll_fetch(cx);
         }
     }
 
-    /// Moves the request on as the stream hands the caller a participant, and notes from
-    /// when the caller keeps it waiting (one clock reading per participant, and none once
-    /// the answer is in).
-    fn advance_and_hand_over(&mut self, cx: &mut Context<'_>) {
-        if self.done.is_none() {
-            let now = Instant::now();
-            if let Some(since) = self.away_since {
-                self.longest_away = self.longest_away.max(now - since);
-            }
-            self.poll_fetch(cx);
-            self.away_since = self.done.is_none().then_some(now);
-        }
-    }
-
-    fn poll_fetch(&mut self, cx: &mut Context<'_>) {
-        if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
-            self.done = Some(result);
-        }
-    }
-
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<ParticipantPage>> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Fetched<T>>> {
         self.advance(cx);
         match self.done.take() {
             Some(result) => Poll::Ready(result),
@@ -426,75 +413,71 @@ impl InFlight {
         }
     }
 
-    /// True when `error` is a timeout that fired after the caller kept this request
-    /// waiting, between two participants, for at least half of that timeout.
-    fn starved(&self, error: &Error) -> bool {
-        matches!(
-            error,
-            Error::Timeout { kind: TimeoutKind::Attempt | TimeoutKind::Call, limit, .. }
-                if self.longest_away >= *limit / 2
-        ) && self.restarts < MAX_RESTARTS
+    /// True when this was a page fetched ahead whose failure is worth asking again for.
+    fn ask_again(&self, error: &Error) -> bool {
+        self.attempts == Attempts::Once && error.is_retryable()
     }
 }
 
-/// An auto-paginating stream of participants; see [`ListParticipants::stream`].
+/// An auto-paginating stream of a list's items (participants, or a participant's
+/// conversations).
 ///
 /// While the caller consumes one page, the next one (if the limit needs it) is already
 /// being fetched, driven by the caller's own polls: at most one request is in flight and at
 /// most two pages are in memory.
 #[must_use = "streams do nothing unless polled"]
-pub struct ParticipantStream {
-    items: std::vec::IntoIter<Participant>,
-    pending: Option<InFlight>,
+pub struct PageStream<T> {
+    items: std::vec::IntoIter<T>,
+    pending: Option<InFlight<T>>,
     /// Where the walk stands; `None` once the stream has ended.
-    walk: Option<Walk>,
-    /// An error to report once the buffered participants are consumed; then the end.
+    walk: Option<Walk<T>>,
+    /// An error to report once the buffered items are consumed; then the end.
     error: Option<Error>,
     pages: u64,
 }
 
-impl ParticipantStream {
+impl<T: Send + 'static> PageStream<T> {
     /// How many pages have been received so far (for progress displays).
     pub fn pages_fetched(&self) -> u64 {
         self.pages
     }
 
     /// Starts fetching the next page if there is one; an end or a broken link stays in the
-    /// walk, to be reported once the buffered participants are consumed.
-    fn start_next(&mut self, restarts: u32, query: Option<PageQuery>) {
+    /// walk, to be reported once the buffered items are consumed.
+    fn start_next(&mut self, attempts: Attempts, query: Option<PageQuery>) {
         let Some(walk) = self.walk.as_mut() else {
             return;
         };
         let Some(query) = query.or_else(|| walk.next.take_query()) else {
             return;
         };
-        match InFlight::start(walk, query, restarts) {
+        match InFlight::start(walk, query, attempts) {
             Ok(in_flight) => self.pending = Some(in_flight),
             Err(error) => self.error = Some(error),
         }
     }
 }
 
-impl std::fmt::Debug for ParticipantStream {
+impl<T> std::fmt::Debug for PageStream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParticipantStream")
+        f.debug_struct("PageStream")
             .field("buffered", &self.items.len())
             .field("fetching", &self.pending.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl Stream for ParticipantStream {
-    type Item = Result<Participant>;
+impl<T: Send + 'static> Stream for PageStream<T> {
+    type Item = Result<T>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
-            if let Some(participant) = this.items.next() {
+            if let Some(item) = this.items.next() {
                 if let Some(pending) = this.pending.as_mut() {
-                    pending.advance_and_hand_over(cx);
+                    pending.advance(cx);
                 }
-                return Poll::Ready(Some(Ok(participant)));
+                return Poll::Ready(Some(Ok(item)));
             }
             if let Some(error) = this.error.take() {
                 this.walk = None;
@@ -510,13 +493,14 @@ impl Stream for ParticipantStream {
                         let Some(walk) = this.walk.as_mut() else {
                             return Poll::Ready(None);
                         };
-                        let (participants, _) = walk.move_past(&done.query, page);
+                        let (items, _) = walk.move_past(&done.query, page);
                         this.pages += 1;
-                        this.items = participants.into_iter();
-                        this.start_next(0, None);
+                        this.items = items.into_iter();
+                        // Fetched ahead while the caller works on this page.
+                        this.start_next(Attempts::Once, None);
                     }
-                    Err(error) if done.starved(&error) => {
-                        this.start_next(done.restarts + 1, Some(done.query));
+                    Err(error) if done.ask_again(&error) => {
+                        this.start_next(Attempts::Policy, Some(done.query));
                     }
                     Err(error) => {
                         this.walk = None;
@@ -525,11 +509,12 @@ impl Stream for ParticipantStream {
                 }
                 continue;
             }
-            this.start_next(0, None);
+            // The first page: the caller is waiting for it.
+            this.start_next(Attempts::Policy, None);
             if this.pending.is_some() || this.error.is_some() {
                 continue;
             }
-            // No request to make: the walk is at its end or its next link is broken.
+            // No request to make: the walk is at its end or cannot go on.
             return match this.walk.take().map(|walk| walk.next.into_query()) {
                 Some(Err(error)) => Poll::Ready(Some(Err(error))),
                 _ => Poll::Ready(None),
@@ -537,3 +522,7 @@ impl Stream for ParticipantStream {
         }
     }
 }
+
+// Nothing in a `PageStream` is pinned in place (its request is boxed), so it can be moved
+// while polled whatever the item type.
+impl<T> Unpin for PageStream<T> {}

@@ -6,9 +6,8 @@
 //! longer than [`RetryPolicy::max_retry_after`] is not waited for: the error is returned at
 //! once and carries the wait.
 //!
-//! Writes are not reads: [`Operation::Create`] is repeated only where Twilio cannot have
-//! processed it (a 429, or a connection that failed before anything was sent). List, fetch,
-//! update and delete give the same result when repeated, so they retry every retryable failure.
+//! Which operation may repeat which failure is decided in `operation.rs`; how much retrying
+//! the whole client may do, in `limits.rs`.
 
 use std::time::{Duration, SystemTime};
 
@@ -69,6 +68,11 @@ impl RetryPolicy {
         self
     }
 
+    /// The longest `Retry-After` obeyed.
+    pub(crate) fn longest_retry_after(&self) -> Duration {
+        self.max_retry_after
+    }
+
     /// The configured number of retries.
     pub fn retries(&self) -> u32 {
         self.max_retries
@@ -88,47 +92,6 @@ impl RetryPolicy {
                     .min(self.max_delay);
                 Some(ceiling.mul_f64(fastrand::f64()))
             }
-        }
-    }
-}
-
-/// The resource's operations, each with the retry rule its semantics allow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Operation {
-    List,
-    Create,
-    Fetch,
-    Update,
-    Delete,
-}
-
-impl Operation {
-    /// The operation's name in messages.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Operation::List => "list",
-            Operation::Create => "create",
-            Operation::Fetch => "fetch",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-        }
-    }
-
-    /// Whether a request answered with `status` may be sent again.
-    pub(crate) fn may_repeat_status(self, status: u16) -> bool {
-        match self {
-            // Twilio did not process a 429; a 5xx may have created the participant.
-            Operation::Create => status == 429,
-            _ => is_retryable_status(status),
-        }
-    }
-
-    /// Whether a request that failed with the (retryable) `error` may be sent again.
-    pub(crate) fn may_repeat_error(self, error: &reqwest::Error) -> bool {
-        match self {
-            // Only a connection that was never made is certain to have sent nothing.
-            Operation::Create => error.is_connect(),
-            _ => true,
         }
     }
 }
@@ -241,16 +204,6 @@ mod tests {
             policy.delay(0, Some(Duration::from_secs(10))),
             Some(Duration::from_secs(10))
         );
-    }
-
-    #[test]
-    fn create_is_repeated_only_when_it_cannot_have_been_processed() {
-        for status in [500, 502, 503, 504] {
-            assert!(!Operation::Create.may_repeat_status(status));
-            assert!(Operation::Delete.may_repeat_status(status));
-        }
-        assert!(Operation::Create.may_repeat_status(429));
-        assert!(!Operation::Update.may_repeat_status(409));
     }
 
     #[test]

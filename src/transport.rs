@@ -1,27 +1,30 @@
-//! The hooks that carry every generated request: credentials, user agent, timeout, retries,
-//! tracing, and a bounded read of the body.
+//! Carries every generated request: credentials, user agent, timeout, the client-wide cap
+//! and pause, retries within the budget and the call deadline, tracing, and a bounded read
+//! of the body.
 //!
-//! [`Transport`] is the generated client's inner value. A fresh one is made per call so that
-//! its [`CallRecord`] can tell the wrapper what happened on the wire: how many attempts,
-//! the last status and headers, and whether a write may have been applied.
+//! [`Transport`] is the generated client's inner value (the hooks that hand requests to it
+//! are in `call.rs`). A fresh one is made per call so that its [`CallRecord`] can tell the
+//! caller what happened on the wire: how many attempts, the last status and headers, and
+//! whether a write may have been applied.
 
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU16, AtomicU32, AtomicU64, Ordering},
         Arc, Mutex, PoisonError,
     },
-    time::{Instant, SystemTime},
+    time::SystemTime,
 };
 
-use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, USER_AGENT};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::{
-    client::Config,
+    config::Config,
     error::AnswerMeta,
-    generated,
-    retry::{is_retryable_error, is_retryable_status, retry_after, Operation},
+    limits::RetryCause,
+    operation::Operation,
+    retry::{is_retryable_error, is_retryable_status, retry_after},
 };
 
 /// The most a response body may hold; a page of 100 participants is about 70 KiB.
@@ -36,6 +39,10 @@ pub struct Transport {
     pub(crate) config: Arc<Config>,
     pub(crate) record: Arc<CallRecord>,
     pub(crate) operation: Operation,
+    /// When the whole call must be over: no retry waits past it.
+    pub(crate) deadline: Instant,
+    /// How many retries this call may make (the policy's, or 0 for a page fetched ahead).
+    pub(crate) retries: u32,
 }
 
 /// What happened on the wire during one call, for building a precise error.
@@ -101,56 +108,40 @@ impl CallRecord {
     }
 }
 
-impl ClientHooks<Transport> for generated::Client {
-    async fn pre<E>(
-        &self,
-        request: &mut reqwest::Request,
-        _: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        let config = &self.inner().config;
+impl Transport {
+    /// Adds what every request carries: credentials, the user agent, the attempt timeout.
+    pub(crate) fn prepare(&self, request: &mut reqwest::Request) {
+        let config = &self.config;
         let headers = request.headers_mut();
         // progenitor adds `api-version: <info.version>`; Twilio has no such header.
         headers.remove("api-version");
         headers.insert(AUTHORIZATION, config.authorization.clone());
         headers.insert(USER_AGENT, config.user_agent.clone());
         *request.timeout_mut() = Some(config.timeout);
-        Ok(())
     }
 
-    async fn post<E>(
+    /// Sends `request`, repeating it as the operation, the policy, the budget and the
+    /// deadline allow; every attempt waits for a place under the client's cap.
+    pub(crate) async fn execute(
         &self,
-        _: &reqwest::Result<reqwest::Response>,
-        _: &OperationInfo,
-    ) -> Result<(), progenitor_client::Error<E>> {
-        match self.inner().record.oversized() {
-            // The wrapper reads the size and status from the record.
-            Some(_) => Err(progenitor_client::Error::Custom(
-                "the response body is too large".into(),
-            )),
-            None => Ok(()),
-        }
-    }
-
-    async fn exec(
-        &self,
-        request: reqwest::Request,
-        _: &OperationInfo,
+        client: &reqwest::Client,
+        mut request: reqwest::Request,
     ) -> reqwest::Result<reqwest::Response> {
         let Transport {
             config,
             record,
             operation,
-        } = self.inner();
-        let policy = &config.retry;
-        let mut request = request;
+            deadline,
+            retries,
+        } = self;
         let mut retry = 0;
+        // Budget tokens this call's retries have taken so far.
+        let mut spent = 0;
         loop {
             let attempt = retry + 1;
             record.attempts.store(attempt, Ordering::Relaxed);
             // Bodies here are in memory (a form or nothing), so a copy always exists.
-            let spare = (retry < policy.retries())
-                .then(|| request.try_clone())
-                .flatten();
+            let spare = (retry < *retries).then(|| request.try_clone()).flatten();
             let span = tracing::debug_span!(
                 "twilio_request",
                 method = %request.method(),
@@ -159,26 +150,40 @@ impl ClientHooks<Transport> for generated::Client {
                 status = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
+            let permit = config.limiter.acquire().instrument(span.clone()).await;
             let started = Instant::now();
             record.in_flight.store(true, Ordering::Relaxed);
-            let outcome = send_buffered(self.client(), request, record)
+            let outcome = send_buffered(client, request, record)
                 .instrument(span.clone())
                 .await;
             record.in_flight.store(false, Ordering::Relaxed);
+            drop(permit);
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-            let hint = match &outcome {
+            let (cause, hint) = match &outcome {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     span.record("status", status);
+                    let throttled = status == 429;
+                    if !throttled {
+                        config.limiter.calm();
+                    }
+                    if response.status().is_success() {
+                        config.budget.succeeded(spent);
+                    }
                     // A 429 was not processed; any other retryable status may have been.
-                    if status != 429 && is_retryable_status(status) {
+                    if !throttled && is_retryable_status(status) {
                         record.maybe_applied.store(true, Ordering::Relaxed);
                     }
                     if !operation.may_repeat_status(status) {
                         return outcome;
                     }
+                    let cause = if throttled {
+                        RetryCause::Throttled
+                    } else {
+                        RetryCause::Failure
+                    };
                     // Read once, by `send_buffered`: the wait obeyed is the wait reported.
-                    record.retry_after()
+                    (cause, record.retry_after())
                 }
                 Err(error) => {
                     // A failed connect sent nothing; anything later may have reached Twilio.
@@ -188,22 +193,46 @@ impl ClientHooks<Transport> for generated::Client {
                     if !is_retryable_error(error) || !operation.may_repeat_error(error) {
                         return outcome;
                     }
-                    None
+                    (RetryCause::Failure, None)
                 }
             };
+            // `None`: the server asks for a longer wait than the policy allows.
+            let delay = config.retry.delay(retry, hint);
+            if cause == RetryCause::Throttled {
+                // Every request of the client waits as long as this one (at most as long
+                // as the policy would wait for a Retry-After).
+                config
+                    .limiter
+                    .throttled(delay.unwrap_or(config.retry.longest_retry_after()));
+            }
             let Some(spare) = spare else {
                 return outcome;
             };
-            // A server that asks for a longer wait than the policy allows gets its answer
-            // back at once: the error carries the wait, and the caller can schedule it.
-            let Some(delay) = policy.delay(retry, hint) else {
+            // A server that asks for a longer wait than the policy allows, or than the call
+            // has left, gets its answer back at once: the error carries the wait.
+            let Some(delay) = delay else {
                 return outcome;
             };
+            if Instant::now() + delay >= *deadline {
+                tracing::debug!(parent: &span, "no time left for a retry before the call deadline");
+                return outcome;
+            }
+            let Some(cost) = config.budget.spend(cause, spent) else {
+                tracing::debug!(parent: &span, "retry refused: the client's retry budget is spent");
+                return outcome;
+            };
+            spent += cost;
             tracing::debug!(parent: &span, delay_ms = delay.as_millis() as u64, "retrying");
             tokio::time::sleep(delay).await;
             request = spare;
             retry += 1;
         }
+    }
+
+    /// Refuses an answer whose body was over the limit (the wrapper reads the size and the
+    /// status from the record).
+    pub(crate) fn oversized(&self) -> bool {
+        self.record.oversized().is_some()
     }
 }
 

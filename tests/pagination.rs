@@ -218,7 +218,7 @@ async fn a_next_page_url_without_token_naming_the_same_page_is_not_followed_fore
         }
     };
     assert_eq!(sids(&seen), expected_sids(0..4));
-    assert!(err.to_string().contains("already followed"), "{err}");
+    assert!(err.to_string().contains("already received"), "{err}");
     looping.assert_calls_async(1).await;
 }
 
@@ -403,7 +403,7 @@ async fn repeated_page_token_is_an_error_not_a_loop() {
     };
     assert_eq!(sids(&seen), expected_sids(0..4));
     assert!(matches!(err, Error::Pagination(_)));
-    assert!(err.to_string().contains("already followed"), "{err}");
+    assert!(err.to_string().contains("already received"), "{err}");
     looping.assert_calls_async(1).await;
     assert!(
         stream.try_next().await.unwrap().is_none(),

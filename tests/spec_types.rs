@@ -182,11 +182,11 @@ async fn sends_exactly_the_documented_request() {
         .await
         .unwrap()
         .expect("a limit other than 0 fetches the first page");
-    assert_eq!(sids(&page.participants), expected_sids(0..2));
+    assert_eq!(sids(&page.items), expected_sids(0..2));
     assert_eq!(page.meta.next_page_url.as_deref(), Some(next.as_str()));
-    let last = page.next_page(&client).await.unwrap().unwrap();
-    assert_eq!(sids(&last.participants), expected_sids(2..3));
-    assert!(last.next_page(&client).await.unwrap().is_none());
+    let last = page.next_page().await.unwrap().unwrap();
+    assert_eq!(sids(&last.items), expected_sids(2..3));
+    assert!(last.next_page().await.unwrap().is_none());
     first.assert_async().await;
     second.assert_async().await;
 }

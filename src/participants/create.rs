@@ -4,10 +4,11 @@ use std::{future::IntoFuture, pin::Pin};
 
 use super::{parse_role, webhook_header, Attributes, ParticipantsHandler};
 use crate::{
+    call::Attempts,
     error::{Error, Result},
     generated::types::CreateParticipantRequest,
     models::Participant,
-    retry::Operation,
+    operation::Operation,
 };
 
 /// A participant to create; send it with [`send`](Self::send) or `.await`.
@@ -71,9 +72,11 @@ impl CreateParticipant {
     /// # Errors
     /// Local errors with nothing sent: neither an identity nor an address, attributes that
     /// are not JSON, a malformed role SID or conversation. Then [`Error::Api`] (e.g. 409
-    /// with Twilio code 50433 or 50416 for a participant already there),
-    /// [`Error::OutcomeUnknown`] when the request was sent and its answer lost, or a
-    /// transport error when nothing reached Twilio.
+    /// with Twilio code 50433 or 50416 for a participant already there; a 429 that was
+    /// never processed), [`Error::OutcomeUnknown`] when the participant may exist (a 5xx, a
+    /// timeout or a cut connection after sending, the call deadline with the request on the
+    /// wire, or a 2xx whose body could not be read: its `sid` when the body showed one), or
+    /// a transport error when nothing reached Twilio.
     pub async fn send(self) -> Result<Participant> {
         let Self {
             handler,
@@ -97,9 +100,9 @@ impl CreateParticipant {
         fields.attributes = attributes.into_field()?;
         fields.role_sid = parse_role(role)?;
         let (service, fields) = (&handler.service, &fields);
-        handler
+        let exchange = handler
             .client
-            .call(Operation::Create, |wire| async move {
+            .call(Operation::Create, Attempts::Policy, |wire| async move {
                 wire.create_service_conversation_participant(
                     service,
                     conversation,
@@ -108,8 +111,8 @@ impl CreateParticipant {
                 )
                 .await
             })
-            .await
-            .0
+            .await;
+        Operation::Create.conclude(exchange)
     }
 }
 

@@ -4,21 +4,11 @@ use std::{future::IntoFuture, pin::Pin};
 
 use super::{webhook_header, ParticipantsHandler};
 use crate::{
-    error::{Error, Result},
+    call::Attempts,
+    error::Result,
+    operation::{deletion, Deletion, Operation},
     path::ParticipantId,
-    retry::Operation,
 };
-
-/// How a delete ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Deletion {
-    /// Twilio answered 204: this request removed the participant.
-    Deleted,
-    /// An earlier attempt's answer was lost (a timeout, a cut connection or a 5xx), and the
-    /// retry found the participant gone (404/20404): most likely that attempt removed it.
-    AlreadyGone,
-}
 
 /// A participant to remove; send with [`send`](Self::send) or `.await`.
 #[derive(Clone, Debug)]
@@ -48,25 +38,29 @@ impl DeleteParticipant {
     /// Removes the participant (HTTP 204). Retried like a list: removing twice removes once.
     ///
     /// # Errors
-    /// [`Error::InvalidInput`] with nothing sent for an empty or unusable name;
-    /// [`Error::Api`] with 404/20404 when the participant did not exist (on the first
-    /// attempt; after a lost answer that is [`Deletion::AlreadyGone`]).
+    /// [`Error::InvalidSid`] with nothing sent when the participant is not an `MB…` SID,
+    /// [`Error::InvalidInput`] for an unusable conversation name; [`Error::Api`] with
+    /// 404/20404 when the participant did not exist (on the first attempt; after a lost
+    /// answer that is [`Deletion::AlreadyGone`]); [`Error::OutcomeUnknown`] when the
+    /// attempts may have removed it without an answer saying so (repeating is harmless).
+    ///
+    /// [`Error::InvalidSid`]: crate::Error::InvalidSid
+    /// [`Error::InvalidInput`]: crate::Error::InvalidInput
+    /// [`Error::Api`]: crate::Error::Api
+    /// [`Error::OutcomeUnknown`]: crate::Error::OutcomeUnknown
     pub async fn send(self) -> Result<Deletion> {
-        let (service, conversation, sid) = self.handler.path(&self.participant)?;
+        let (conversation, sid) = self.handler.write_path(&self.participant)?;
+        let (service, sid) = (&self.handler.service, sid.as_str());
         let webhook = webhook_header(self.webhook);
-        let (result, maybe_applied) = self
+        let exchange = self
             .handler
             .client
-            .call(Operation::Delete, |wire| async move {
+            .call(Operation::Delete, Attempts::Policy, |wire| async move {
                 wire.delete_service_conversation_participant(service, conversation, sid, webhook)
                     .await
             })
             .await;
-        match result {
-            Ok(()) => Ok(Deletion::Deleted),
-            Err(Error::Api(api)) if api.status == 404 && maybe_applied => Ok(Deletion::AlreadyGone),
-            Err(error) => Err(error),
-        }
+        deletion(exchange)
     }
 }
 

@@ -57,21 +57,24 @@ macro_rules! shared_write_setters {
 
 mod create;
 mod delete;
+mod list;
 mod update;
 
 pub use create::CreateParticipant;
-pub use delete::{DeleteParticipant, Deletion};
+pub use delete::DeleteParticipant;
+pub use list::{ListParticipants, ParticipantStream, MAX_PAGE_SIZE};
 pub use update::UpdateParticipant;
 
 use crate::{
+    call::Attempts,
     client::Client,
     error::{Error, Result},
     generated::types::WebhookEnabled,
     models::Participant,
-    pagination::{ListParticipants, Page, ParticipantStream},
+    operation::Operation,
+    pagination::Page,
     path::{ConversationId, ParticipantId},
-    retry::Operation,
-    sid::{RoleSid, ServiceSid},
+    sid::{ParticipantSid, RoleSid, ServiceSid},
 };
 
 /// The participants of one conversation; made by [`Client::participants`].
@@ -121,17 +124,13 @@ impl ParticipantsHandler {
     ///
     /// # Errors
     /// Invalid input before any request, or the request's error.
-    pub async fn first_page(&self) -> Result<Option<Page>> {
+    pub async fn first_page(&self) -> Result<Option<Page<Participant>>> {
         self.list_request().first_page().await
     }
 
     /// A list request with Twilio's largest page and no limit, to configure further.
     pub fn list_request(&self) -> ListParticipants {
-        ListParticipants::new(
-            self.client.clone(),
-            self.service.clone(),
-            self.conversation.clone(),
-        )
+        ListParticipants::new(self.clone())
     }
 
     /// Starts a create: give an identity (chat) or an address (SMS, WhatsApp, group MMS).
@@ -146,36 +145,38 @@ impl ParticipantsHandler {
     /// [`Error::Api`] with 404/20404 when there is no such participant.
     pub async fn fetch(&self, participant: impl Into<ParticipantId>) -> Result<Participant> {
         let participant = participant.into();
-        let (service, conversation, sid) = self.path(&participant)?;
-        self.client
-            .call(Operation::Fetch, |wire| async move {
+        let (service, conversation) = (&self.service, self.conversation.checked()?);
+        let sid = participant.checked()?;
+        let exchange = self
+            .client
+            .call(Operation::Fetch, Attempts::Policy, |wire| async move {
                 wire.fetch_service_conversation_participant(service, conversation, sid)
                     .await
             })
-            .await
-            .0
+            .await;
+        Operation::Fetch.conclude(exchange)
     }
 
-    /// Starts an update of the participant with this `MB…` SID: only the fields set change.
+    /// Starts an update of the participant with this `MB…` SID ([`ParticipantSid`], or a
+    /// string holding one; checked before sending): only the fields set change. Unlike
+    /// fetch, Twilio takes no identity here.
     pub fn update(&self, participant: impl Into<ParticipantId>) -> UpdateParticipant {
         UpdateParticipant::new(self.clone(), participant.into())
     }
 
-    /// Starts removing the participant with this `MB…` SID from the conversation.
+    /// Starts removing the participant with this `MB…` SID ([`ParticipantSid`], or a
+    /// string holding one; checked before sending). Unlike fetch, Twilio takes no identity
+    /// here.
     pub fn delete(&self, participant: impl Into<ParticipantId>) -> DeleteParticipant {
         DeleteParticipant::new(self.clone(), participant.into())
     }
 
-    /// The checked path parameters of an operation on one participant.
-    fn path<'a>(
-        &'a self,
-        participant: &'a ParticipantId,
-    ) -> Result<(&'a ServiceSid, &'a str, &'a str)> {
-        Ok((
-            &self.service,
-            self.conversation.checked()?,
-            participant.checked()?,
-        ))
+    /// The checked path of a write to one participant: the conversation, and the
+    /// participant's `MB…` SID (update and delete take no identity).
+    fn write_path(&self, participant: &ParticipantId) -> Result<(&str, ParticipantSid)> {
+        let conversation = self.conversation.checked()?;
+        let sid = participant.as_str().parse::<ParticipantSid>()?;
+        Ok((conversation, sid))
     }
 }
 

@@ -4,8 +4,8 @@ use std::{future::IntoFuture, pin::Pin};
 
 use super::{parse_role, webhook_header, Attributes, ParticipantsHandler};
 use crate::{
-    error::Result, generated::types::UpdateParticipantRequest, models::Participant,
-    path::ParticipantId, retry::Operation,
+    call::Attempts, error::Result, generated::types::UpdateParticipantRequest, models::Participant,
+    operation::Operation, path::ParticipantId,
 };
 
 /// The value Twilio documents for removing a binding field in an update.
@@ -85,8 +85,10 @@ impl UpdateParticipant {
     /// Retried like a list (the same update applied twice has the same result).
     ///
     /// # Errors
-    /// Local errors with nothing sent (attributes that are not JSON, a malformed role SID,
-    /// an empty participant or conversation), then the request's error.
+    /// Local errors with nothing sent (a participant that is not an `MB…` SID, attributes
+    /// that are not JSON, a malformed role SID, an unusable conversation name), then the
+    /// request's error; [`crate::Error::OutcomeUnknown`] when the attempts may have applied
+    /// the update without an answer saying so (repeating it is harmless).
     pub async fn send(self) -> Result<Participant> {
         let Self {
             handler,
@@ -96,13 +98,13 @@ impl UpdateParticipant {
             role,
             webhook,
         } = self;
-        let (service, conversation, sid) = handler.path(&participant)?;
+        let (conversation, sid) = handler.write_path(&participant)?;
         fields.attributes = attributes.into_field()?;
         fields.role_sid = parse_role(role)?;
-        let fields = &fields;
-        handler
+        let (service, sid, fields) = (&handler.service, sid.as_str(), &fields);
+        let exchange = handler
             .client
-            .call(Operation::Update, |wire| async move {
+            .call(Operation::Update, Attempts::Policy, |wire| async move {
                 wire.update_service_conversation_participant(
                     service,
                     conversation,
@@ -112,8 +114,8 @@ impl UpdateParticipant {
                 )
                 .await
             })
-            .await
-            .0
+            .await;
+        Operation::Update.conclude(exchange)
     }
 }
 

@@ -250,11 +250,11 @@ async fn sequential(client: &Client, page_size: u32, work: Work) -> (usize, u64)
         .expect("first page");
     while let Some(current) = page {
         pages += 1;
-        for participant in &current.participants {
+        for participant in &current.items {
             consume(participant, work, &mut sink);
             count += 1;
         }
-        page = current.next_page(client).await.expect("next page");
+        page = current.next_page().await.expect("next page");
     }
     (count, pages)
 }
