@@ -131,8 +131,10 @@ struct CreateArgs {
 struct FetchArgs {
     #[command(flatten)]
     target: Target,
-    #[command(flatten)]
-    participant: Participant,
+    /// The participant's SID (MB…) or identity. Required unless --demo, which defaults to
+    /// the demo's first participant.
+    #[arg(long, value_name = "MB…|IDENTITY", required_unless_present = "demo")]
+    sid: Option<String>,
 }
 
 /// The flags of `update`.
@@ -199,11 +201,11 @@ struct Target {
     demo: bool,
 }
 
-/// The participant an operation names.
+/// The participant an update or a remove names.
 #[derive(Args, Debug)]
 struct Participant {
-    /// The participant's SID (MB…); fetch also takes an identity. Required unless --demo,
-    /// which defaults to the demo's first participant.
+    /// The participant's SID (MB…). Required unless --demo, which defaults to the demo's
+    /// first participant.
     #[arg(long, value_name = "MB…", required_unless_present = "demo")]
     sid: Option<String>,
 }
@@ -302,16 +304,20 @@ async fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let done = match command {
+    match run(command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+/// Runs one command: each has its own function, named after it.
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
         Command::List(args) => list(args).await,
         Command::Create(args) => create(args).await,
         Command::Fetch(args) => fetch(args).await,
         Command::Update(args) => update(args).await,
         Command::Remove(args) => remove(args).await,
-    };
-    match done {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => failure.report(),
     }
 }
 
@@ -357,8 +363,8 @@ impl Session {
     }
 
     /// The participant named by `--sid`, or in the demo the first one.
-    fn participant(&self, given: Participant) -> Result<String, Failure> {
-        match (given.sid, &self.demo) {
+    fn participant(&self, given: Option<String>) -> Result<String, Failure> {
+        match (given, &self.demo) {
             (Some(sid), _) => Ok(sid),
             (None, Some(fake)) => {
                 let service: ServiceSid = DEMO_SERVICE.parse()?;
@@ -486,7 +492,7 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
 /// `fetch`: prints one participant, named by SID or identity.
 async fn fetch(args: FetchArgs) -> Result<(), Failure> {
     let session = Session::open(args.target).await?;
-    let sid = session.participant(args.participant)?;
+    let sid = session.participant(args.sid)?;
     let fetched = session.participants.fetch(sid).await?;
     session.print_one(&fetched)
 }
@@ -495,7 +501,7 @@ async fn fetch(args: FetchArgs) -> Result<(), Failure> {
 /// to remove a binding field, passed through as given.
 async fn update(args: UpdateArgs) -> Result<(), Failure> {
     let session = Session::open(args.target).await?;
-    let sid = session.participant(args.participant)?;
+    let sid = session.participant(args.participant.sid)?;
     let update = session
         .participants
         .update(sid)
@@ -522,7 +528,7 @@ async fn update(args: UpdateArgs) -> Result<(), Failure> {
 /// `remove`: removes a participant and prints what happened to it.
 async fn remove(args: RemoveArgs) -> Result<(), Failure> {
     let session = Session::open(args.target).await?;
-    let sid = session.participant(args.participant)?;
+    let sid = session.participant(args.participant.sid)?;
     let deletion = session
         .participants
         .delete(&sid)
