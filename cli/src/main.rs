@@ -544,7 +544,10 @@ async fn remove(args: RemoveArgs) -> Result<(), Failure> {
     let (outcome, sentence) = match deletion {
         Deletion::AlreadyGone => (
             "already_gone",
-            format!("{sid} was already gone: an earlier attempt whose answer was lost removed it"),
+            format!(
+                "{sid} was already gone, most likely removed by an earlier attempt whose \
+                 answer was lost"
+            ),
         ),
         // `Deleted`, and any kind of removal newer than this tool.
         _ => ("deleted", format!("removed {sid}")),

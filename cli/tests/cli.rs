@@ -635,18 +635,35 @@ fn remove_prints_its_outcome_in_each_format() {
 
 #[test]
 fn a_remove_whose_answer_was_lost_and_then_found_gone_prints_already_gone() {
-    let gone = r#"{"code":20404,"message":"The requested resource was not found","status":404}"#;
-    let server = RawServer::start(vec![None, Some(answer("404 Not Found", gone))]);
-    let mut args = vec!["remove"];
-    args.extend(target(&server.base, &["--sid", MEMBER, "-o", "json"]));
-    let output = tool(&args);
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(
-        stdout(&output),
-        format!("{{\"sid\":\"{MEMBER}\",\"outcome\":\"already_gone\"}}\n")
+    let gone = answer(
+        "404 Not Found",
+        r#"{"code":20404,"message":"The requested resource was not found","status":404}"#,
     );
+    let server = RawServer::start(vec![None, Some(gone.clone()), None, Some(gone)]);
     let delete = format!("DELETE {PATH}/{MEMBER}\n");
-    assert_eq!(server.requests(), [delete.clone(), delete]);
+    for (run, (format, printed)) in [
+        (
+            "json",
+            format!("{{\"sid\":\"{MEMBER}\",\"outcome\":\"already_gone\"}}\n"),
+        ),
+        (
+            "columns",
+            format!(
+                "{MEMBER} was already gone, most likely removed by an earlier attempt whose \
+                 answer was lost\n"
+            ),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut args = vec!["remove"];
+        args.extend(target(&server.base, &["--sid", MEMBER, "-o", format]));
+        let output = tool(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(stdout(&output), printed, "-o {format}");
+        assert_eq!(server.requests(), vec![delete.clone(); 2 * (run + 1)]);
+    }
 }
 
 #[test]
