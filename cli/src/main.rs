@@ -18,8 +18,8 @@ use output::{Format, Output};
 use twilio_conversations::{
     prelude::*,
     testing::{self, FakeServer},
-    Client, ClientBuilder, ConversationSid, Credentials, Deletion, Error, ParticipantsHandler,
-    ServiceSid,
+    Client, ClientBuilder, ConversationSid, CreateParticipant, Credentials, DeleteParticipant,
+    Deletion, Error, ListParticipants, ParticipantsHandler, ServiceSid, UpdateParticipant,
 };
 
 /// The demo conversation: a few hundred participants over several pages.
@@ -32,10 +32,20 @@ Credentials come from the environment: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN
 TWILIO_ACCOUNT_SID with TWILIO_API_KEY and TWILIO_API_SECRET. TWILIO_REGION and TWILIO_EDGE
 choose a region and edge (--region and --edge override them).
 
-Exit codes: 0 success; 2 bad input or configuration (nothing was sent); 1 the API or the
-network failed (Twilio's code and message on stderr).
+Exit codes:
+  0  success
+  1  the API answered with an error (e.g. 409) or the network failed; Twilio's code and
+     message are on stderr
+  2  bad input or configuration; nothing was sent
+  3  a write was sent but its answer was lost: it may have happened. Fetch the participant
+     (or list the conversation) before retrying, rather than repeating the command
 
 Try it without an account: twilio-participants list --demo";
+
+/// What to look up after a write whose outcome is unknown, when the command says nothing
+/// more precise.
+const FETCH_BEFORE_RETRYING: &str =
+    "the write may have happened: fetch the participant before retrying";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -50,89 +60,129 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// The operations, each run by the function of the same name below.
 #[derive(Subcommand, Debug)]
 enum Command {
     /// List the participants of a conversation.
-    List {
-        #[command(flatten)]
-        target: Target,
-        /// The most participants to list.
-        #[arg(long)]
-        limit: Option<u64>,
-        /// Participants per request (1 to 100; default 100).
-        #[arg(long)]
-        page_size: Option<u32>,
-    },
+    #[command(override_usage = "\
+twilio-participants list --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> [OPTIONS]
+       twilio-participants list --demo [OPTIONS]")]
+    List(ListArgs),
     /// Add a participant: a chat identity, or a messaging binding address.
-    Create {
-        #[command(flatten)]
-        target: Target,
-        /// The chat identity of a Conversations User.
-        #[arg(long)]
-        identity: Option<String>,
-        /// The participant's address, e.g. +15558675310 or whatsapp:+15558675310.
-        #[arg(long = "messaging-binding.address")]
-        address: Option<String>,
-        /// The Twilio address the participant talks to.
-        #[arg(long = "messaging-binding.proxy-address")]
-        proxy_address: Option<String>,
-        /// The address shown to others in a group MMS.
-        #[arg(long = "messaging-binding.projected-address")]
-        projected_address: Option<String>,
-        #[command(flatten)]
-        common: WriteFields,
-    },
+    #[command(override_usage = "\
+twilio-participants create --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> \
+<--identity <IDENTITY>|--messaging-binding.address <ADDRESS>|--messaging-binding.projected-address <ADDRESS>> [OPTIONS]
+       twilio-participants create --demo <--identity <IDENTITY>|--messaging-binding.address <ADDRESS>|…> [OPTIONS]")]
+    Create(CreateArgs),
     /// Fetch one participant by SID (MB…) or identity.
-    Fetch {
-        #[command(flatten)]
-        target: Target,
-        #[command(flatten)]
-        participant: Participant,
-    },
+    #[command(override_usage = "\
+twilio-participants fetch --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> --sid <MB…|IDENTITY> [OPTIONS]
+       twilio-participants fetch --demo [--sid <MB…|IDENTITY>] [OPTIONS]")]
+    Fetch(FetchArgs),
     /// Change fields of a participant; only the flags given are sent.
-    Update {
-        #[command(flatten)]
-        target: Target,
-        #[command(flatten)]
-        participant: Participant,
-        /// A new chat identity.
-        #[arg(long)]
-        identity: Option<String>,
-        /// A new proxy address; `null` removes it.
-        #[arg(long = "messaging-binding.proxy-address")]
-        proxy_address: Option<String>,
-        /// A new projected address; `null` removes it.
-        #[arg(long = "messaging-binding.projected-address")]
-        projected_address: Option<String>,
-        /// The index of the last message the participant has read.
-        #[arg(long)]
-        last_read_message_index: Option<i64>,
-        /// The timestamp of the last message the participant has read.
-        #[arg(long)]
-        last_read_timestamp: Option<String>,
-        #[command(flatten)]
-        common: WriteFields,
-    },
+    #[command(override_usage = "\
+twilio-participants update --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> --sid <MB…> [OPTIONS]
+       twilio-participants update --demo [--sid <MB…>] [OPTIONS]")]
+    Update(UpdateArgs),
     /// Remove a participant from the conversation.
-    Remove {
-        #[command(flatten)]
-        target: Target,
-        #[command(flatten)]
-        participant: Participant,
-        /// Whether the service's webhooks fire for this change.
-        #[arg(long, value_name = "true|false")]
-        x_twilio_webhook_enabled: Option<bool>,
-    },
+    #[command(override_usage = "\
+twilio-participants remove --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> --sid <MB…> [OPTIONS]
+       twilio-participants remove --demo [--sid <MB…>] [OPTIONS]")]
+    Remove(RemoveArgs),
+}
+
+/// The flags of `list`.
+#[derive(Args, Debug)]
+struct ListArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The most participants to list.
+    #[arg(long)]
+    limit: Option<u64>,
+    /// Participants per request (1 to 100; default 100).
+    #[arg(long)]
+    page_size: Option<u32>,
+}
+
+/// The flags of `create`.
+#[derive(Args, Debug)]
+struct CreateArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The chat identity of a Conversations User. A participant needs this, or one of the
+    /// two addresses below.
+    #[arg(long)]
+    identity: Option<String>,
+    /// The participant's address, e.g. +15558675310 or whatsapp:+15558675310.
+    #[arg(long = "messaging-binding.address")]
+    address: Option<String>,
+    /// The Twilio address the participant talks to.
+    #[arg(long = "messaging-binding.proxy-address")]
+    proxy_address: Option<String>,
+    /// The address shown to others in a group MMS.
+    #[arg(long = "messaging-binding.projected-address")]
+    projected_address: Option<String>,
+    #[command(flatten)]
+    common: WriteFields,
+}
+
+/// The flags of `fetch`.
+#[derive(Args, Debug)]
+struct FetchArgs {
+    #[command(flatten)]
+    target: Target,
+    /// The participant's SID (MB…) or identity. Required unless --demo, which defaults to
+    /// the demo's first participant.
+    #[arg(long, value_name = "MB…|IDENTITY", required_unless_present = "demo")]
+    sid: Option<String>,
+}
+
+/// The flags of `update`.
+#[derive(Args, Debug)]
+struct UpdateArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    participant: Participant,
+    /// A new chat identity.
+    #[arg(long)]
+    identity: Option<String>,
+    /// A new proxy address; `null` removes it.
+    #[arg(long = "messaging-binding.proxy-address")]
+    proxy_address: Option<String>,
+    /// A new projected address; `null` removes it.
+    #[arg(long = "messaging-binding.projected-address")]
+    projected_address: Option<String>,
+    /// The index of the last message the participant has read.
+    #[arg(long)]
+    last_read_message_index: Option<i64>,
+    /// The timestamp of the last message the participant has read.
+    #[arg(long)]
+    last_read_timestamp: Option<String>,
+    #[command(flatten)]
+    common: WriteFields,
+}
+
+/// The flags of `remove`.
+#[derive(Args, Debug)]
+struct RemoveArgs {
+    #[command(flatten)]
+    target: Target,
+    #[command(flatten)]
+    participant: Participant,
+    /// Whether the service's webhooks fire for this change.
+    #[arg(long, value_name = "true|false")]
+    x_twilio_webhook_enabled: Option<bool>,
 }
 
 /// Where requests go and which conversation they name.
 #[derive(Args, Debug)]
 struct Target {
-    /// The SID of the Conversation Service (IS…).
-    #[arg(long, required_unless_present = "demo")]
+    /// The SID of the Conversation Service (IS…). Required unless --demo.
+    #[arg(long, value_name = "IS…", required_unless_present = "demo")]
     chat_service_sid: Option<String>,
-    /// The conversation's SID (CH…) or unique name.
-    #[arg(long, required_unless_present = "demo")]
+    /// The conversation's SID (CH…) or unique name. Required unless --demo.
+    #[arg(long, value_name = "CH…|UNIQUE_NAME", required_unless_present = "demo")]
     conversation_sid: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Columns)]
@@ -151,12 +201,12 @@ struct Target {
     demo: bool,
 }
 
-/// The participant an operation names.
+/// The participant an update or a remove names.
 #[derive(Args, Debug)]
 struct Participant {
-    /// The participant's SID (MB…); fetch also takes an identity. With --demo, defaults to
-    /// the demo's first participant.
-    #[arg(long, required_unless_present = "demo")]
+    /// The participant's SID (MB…). Required unless --demo, which defaults to the demo's
+    /// first participant.
+    #[arg(long, value_name = "MB…", required_unless_present = "demo")]
     sid: Option<String>,
 }
 
@@ -186,15 +236,45 @@ enum Failure {
     Usage(String),
     /// The API or the network failed, or the output could not be written (exit 1).
     Remote(String),
+    /// A write was sent and its answer lost, so it may have happened (exit 3); `advice`
+    /// says what to look up before retrying.
+    OutcomeUnknown {
+        message: String,
+        advice: &'static str,
+    },
+}
+
+impl Failure {
+    /// The exit code and what stderr says.
+    fn report(self) -> ExitCode {
+        let (code, message) = match self {
+            Failure::Usage(message) => (2, message),
+            Failure::Remote(message) => (1, message),
+            Failure::OutcomeUnknown { message, advice } => (3, format!("{message}\n{advice}")),
+        };
+        eprintln!("error: {message}");
+        ExitCode::from(code)
+    }
 }
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        if error.is_local() {
-            Failure::Usage(error.to_string())
-        } else {
-            Failure::Remote(error.to_string())
+        match error {
+            Error::OutcomeUnknown { .. } => Failure::OutcomeUnknown {
+                message: error.to_string(),
+                advice: FETCH_BEFORE_RETRYING,
+            },
+            _ if error.is_local() => Failure::Usage(error.to_string()),
+            _ => Failure::Remote(error.to_string()),
         }
+    }
+}
+
+/// Maps a write's error; when its outcome is unknown, `advice` tells what to look up.
+fn write_failure(advice: &'static str) -> impl FnOnce(Error) -> Failure {
+    move |error| match Failure::from(error) {
+        Failure::OutcomeUnknown { message, .. } => Failure::OutcomeUnknown { message, advice },
+        other => other,
     }
 }
 
@@ -226,14 +306,18 @@ async fn main() -> ExitCode {
     };
     match run(command).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Remote(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::from(1)
-        }
+        Err(failure) => failure.report(),
+    }
+}
+
+/// Runs one command: each has its own function, named after it.
+async fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::List(args) => list(args).await,
+        Command::Create(args) => create(args).await,
+        Command::Fetch(args) => fetch(args).await,
+        Command::Update(args) => update(args).await,
+        Command::Remove(args) => remove(args).await,
     }
 }
 
@@ -279,8 +363,8 @@ impl Session {
     }
 
     /// The participant named by `--sid`, or in the demo the first one.
-    fn participant(&self, given: Participant) -> Result<String, Failure> {
-        match (given.sid, &self.demo) {
+    fn participant(&self, given: Option<String>) -> Result<String, Failure> {
+        match (given, &self.demo) {
             (Some(sid), _) => Ok(sid),
             (None, Some(fake)) => {
                 let service: ServiceSid = DEMO_SERVICE.parse()?;
@@ -296,156 +380,70 @@ impl Session {
         }
     }
 
+    /// Prints one participant in the session's format.
     fn print_one(&self, participant: &twilio_conversations::Participant) -> Result<(), Failure> {
         let mut out = Output::new(self.format, io::BufWriter::new(io::stdout().lock()), false);
         out.item(participant)?;
         Ok(out.finish()?)
     }
+
+    /// Prints what a write did to one participant in the session's format (see
+    /// [`output::outcome`]).
+    fn print_outcome(&self, sid: &str, outcome: &str, sentence: &str) -> Result<(), Failure> {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        output::outcome(self.format, &mut out, sid, outcome, sentence)?;
+        Ok(io::Write::flush(&mut out)?)
+    }
 }
 
-async fn run(command: Command) -> Result<(), Failure> {
-    match command {
-        Command::List {
-            target,
-            limit,
-            page_size,
-        } => {
-            let session = Session::open(target).await?;
-            let mut request = session.participants.list_request();
-            if let Some(size) = page_size {
-                request = request.page_size(size);
-            }
-            if let Some(limit) = limit {
-                request = request.limit(limit);
-            }
-            list(request.stream(), session.format).await
-        }
-        Command::Create {
-            target,
-            identity,
-            address,
-            proxy_address,
-            projected_address,
-            common,
-        } => {
-            let session = Session::open(target).await?;
-            let mut create = session.participants.create();
-            if let Some(identity) = identity {
-                create = create.identity(identity);
-            }
-            if let Some(address) = address {
-                create = create.address(address);
-            }
-            if let Some(address) = proxy_address {
-                create = create.proxy_address(address);
-            }
-            if let Some(address) = projected_address {
-                create = create.projected_address(address);
-            }
-            if let Some(json) = common.attributes {
-                create = create.attributes_text(json);
-            }
-            if let Some(role) = common.role_sid {
-                create = create.role_sid(role);
-            }
-            if let Some(date) = common.date_created {
-                create = create.date_created(date);
-            }
-            if let Some(date) = common.date_updated {
-                create = create.date_updated(date);
-            }
-            if let Some(enabled) = common.x_twilio_webhook_enabled {
-                create = create.webhook_enabled(enabled);
-            }
-            let created = create.send().await?;
-            session.print_one(&created)
-        }
-        Command::Fetch {
-            target,
-            participant,
-        } => {
-            let session = Session::open(target).await?;
-            let sid = session.participant(participant)?;
-            let fetched = session.participants.fetch(sid).await?;
-            session.print_one(&fetched)
-        }
-        Command::Update {
-            target,
-            participant,
-            identity,
-            proxy_address,
-            projected_address,
-            last_read_message_index,
-            last_read_timestamp,
-            common,
-        } => {
-            let session = Session::open(target).await?;
-            let sid = session.participant(participant)?;
-            let mut update = session.participants.update(sid);
-            if let Some(identity) = identity {
-                update = update.identity(identity);
-            }
-            // `null` is Twilio's way to remove a binding field, passed through as given.
-            if let Some(address) = proxy_address {
-                update = update.proxy_address(address);
-            }
-            if let Some(address) = projected_address {
-                update = update.projected_address(address);
-            }
-            if let Some(index) = last_read_message_index {
-                update = update.last_read_message_index(index);
-            }
-            if let Some(timestamp) = last_read_timestamp {
-                update = update.last_read_timestamp(timestamp);
-            }
-            if let Some(json) = common.attributes {
-                update = update.attributes_text(json);
-            }
-            if let Some(role) = common.role_sid {
-                update = update.role_sid(role);
-            }
-            if let Some(date) = common.date_created {
-                update = update.date_created(date);
-            }
-            if let Some(date) = common.date_updated {
-                update = update.date_updated(date);
-            }
-            if let Some(enabled) = common.x_twilio_webhook_enabled {
-                update = update.webhook_enabled(enabled);
-            }
-            let updated = update.send().await?;
-            session.print_one(&updated)
-        }
-        Command::Remove {
-            target,
-            participant,
-            x_twilio_webhook_enabled,
-        } => {
-            let session = Session::open(target).await?;
-            let sid = session.participant(participant)?;
-            let mut delete = session.participants.delete(&sid);
-            if let Some(enabled) = x_twilio_webhook_enabled {
-                delete = delete.webhook_enabled(enabled);
-            }
-            let note = match delete.send().await? {
-                Deletion::AlreadyGone => " (it was already gone after a retry)",
-                _ => "",
-            };
-            eprintln!("removed {sid}{note}");
-            Ok(())
+/// Calls a builder's setter only for a flag that was given:
+/// `create.given(identity, CreateParticipant::identity)`.
+trait Given: Sized {
+    fn given<T>(self, value: Option<T>, set: impl FnOnce(Self, T) -> Self) -> Self {
+        match value {
+            Some(value) => set(self, value),
+            None => self,
         }
     }
 }
 
-/// Streams the participants to stdout in `format`; `-o json` is written only once the
-/// whole list arrived, so stdout holds valid JSON or nothing.
-async fn list(
-    mut participants: twilio_conversations::ParticipantStream,
-    format: Format,
-) -> Result<(), Failure> {
+impl<B> Given for B {}
+
+/// Applies the flags create and update share; their builders' setters have the same names.
+macro_rules! write_fields {
+    ($builder:expr, $fields:expr) => {{
+        let WriteFields {
+            attributes,
+            role_sid,
+            date_created,
+            date_updated,
+            x_twilio_webhook_enabled,
+        } = $fields;
+        $builder
+            .given(attributes, |b, json| b.attributes_text(json))
+            .given(role_sid, |b, role| b.role_sid(role))
+            .given(date_created, |b, date| b.date_created(date))
+            .given(date_updated, |b, date| b.date_updated(date))
+            .given(x_twilio_webhook_enabled, |b, on| b.webhook_enabled(on))
+    }};
+}
+
+/// `list`: streams the participants to stdout; `-o json` is written only once the whole
+/// list arrived, so stdout holds valid JSON or nothing.
+async fn list(args: ListArgs) -> Result<(), Failure> {
+    let session = Session::open(args.target).await?;
+    let request = session
+        .participants
+        .list_request()
+        .given(args.page_size, ListParticipants::page_size)
+        .given(args.limit, ListParticipants::limit);
+    let mut participants = request.stream();
     let progress = io::stderr().is_terminal();
-    let stdout = io::stdout();
-    let mut out = Output::new(format, io::BufWriter::new(stdout.lock()), true);
+    let mut out = Output::new(
+        session.format,
+        io::BufWriter::new(io::stdout().lock()),
+        true,
+    );
     let mut count = 0u64;
     while let Some(participant) = participants.try_next().await? {
         count += 1;
@@ -461,6 +459,100 @@ async fn list(
         eprint!("\r\x1b[2K");
     }
     Ok(out.finish()?)
+}
+
+/// `create`: adds a participant and prints it. Refuses, with nothing sent, a participant
+/// with neither an identity nor an address.
+async fn create(args: CreateArgs) -> Result<(), Failure> {
+    if args.identity.is_none() && args.address.is_none() && args.projected_address.is_none() {
+        return Err(Failure::Usage(
+            "a participant needs --identity (chat), --messaging-binding.address (SMS, \
+             WhatsApp) or --messaging-binding.projected-address (group MMS)"
+                .into(),
+        ));
+    }
+    let session = Session::open(args.target).await?;
+    let create = session
+        .participants
+        .create()
+        .given(args.identity, CreateParticipant::identity)
+        .given(args.address, CreateParticipant::address)
+        .given(args.proxy_address, CreateParticipant::proxy_address)
+        .given(args.projected_address, CreateParticipant::projected_address);
+    let created = write_fields!(create, args.common)
+        .send()
+        .await
+        .map_err(write_failure(
+            "the participant may exist: look for it (fetch --sid IDENTITY, or list) before \
+             creating it again",
+        ))?;
+    session.print_one(&created)
+}
+
+/// `fetch`: prints one participant, named by SID or identity.
+async fn fetch(args: FetchArgs) -> Result<(), Failure> {
+    let session = Session::open(args.target).await?;
+    let sid = session.participant(args.sid)?;
+    let fetched = session.participants.fetch(sid).await?;
+    session.print_one(&fetched)
+}
+
+/// `update`: changes the fields given and prints the participant. `null` is Twilio's way
+/// to remove a binding field, passed through as given.
+async fn update(args: UpdateArgs) -> Result<(), Failure> {
+    let session = Session::open(args.target).await?;
+    let sid = session.participant(args.participant.sid)?;
+    let update = session
+        .participants
+        .update(sid)
+        .given(args.identity, UpdateParticipant::identity)
+        .given(args.proxy_address, UpdateParticipant::proxy_address)
+        .given(args.projected_address, UpdateParticipant::projected_address)
+        .given(
+            args.last_read_message_index,
+            UpdateParticipant::last_read_message_index,
+        )
+        .given(
+            args.last_read_timestamp,
+            UpdateParticipant::last_read_timestamp,
+        );
+    let updated = write_fields!(update, args.common)
+        .send()
+        .await
+        .map_err(write_failure(
+            "the update may have happened: fetch the participant before retrying",
+        ))?;
+    session.print_one(&updated)
+}
+
+/// `remove`: removes a participant and prints what happened to it.
+async fn remove(args: RemoveArgs) -> Result<(), Failure> {
+    let session = Session::open(args.target).await?;
+    let sid = session.participant(args.participant.sid)?;
+    let deletion = session
+        .participants
+        .delete(&sid)
+        .given(
+            args.x_twilio_webhook_enabled,
+            DeleteParticipant::webhook_enabled,
+        )
+        .send()
+        .await
+        .map_err(write_failure(
+            "the participant may be gone: fetch it before retrying",
+        ))?;
+    let (outcome, sentence) = match deletion {
+        Deletion::AlreadyGone => (
+            "already_gone",
+            format!(
+                "{sid} was already gone, most likely removed by an earlier attempt whose \
+                 answer was lost"
+            ),
+        ),
+        // `Deleted`, and any kind of removal newer than this tool.
+        _ => ("deleted", format!("removed {sid}")),
+    };
+    session.print_outcome(&sid, outcome, &sentence)
 }
 
 /// A client from the environment (credentials, region, edge) and the flags, which take

@@ -1,6 +1,14 @@
-//! The output formats, for a stream of participants or a single one.
+//! The output formats, for a stream of participants, a single one, or what a write did.
+//!
+//! `columns` and `tsv` print server text with its control characters escaped (see
+//! [`escape`]), so a participant's identity cannot move the cursor, recolour or retitle the
+//! terminal, or split a row; `json` and `jsonl` are JSON-escaped by serde_json.
 
-use std::io::{self, Write};
+use std::{
+    borrow::Cow,
+    fmt::Write as _,
+    io::{self, Write},
+};
 
 use clap::ValueEnum;
 use twilio_conversations::Participant;
@@ -14,7 +22,7 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
-    /// Tab-separated values with a header; tabs, newlines and backslashes escaped.
+    /// Tab-separated values with a header; backslashes and control characters escaped.
     Tsv,
 }
 
@@ -31,6 +39,7 @@ pub struct Output<W: Write> {
 }
 
 impl<W: Write> Output<W> {
+    /// An output of a list (`many`) or of one participant, written to `out`.
     pub fn new(format: Format, out: W, many: bool) -> Self {
         Self {
             format,
@@ -63,6 +72,7 @@ impl<W: Write> Output<W> {
         }
     }
 
+    /// Writes one participant (in `-o json` of a list, holds it until [`finish`](Self::finish)).
     pub fn item(&mut self, p: &Participant) -> io::Result<()> {
         let first = !self.started;
         self.start()?;
@@ -83,9 +93,10 @@ impl<W: Write> Output<W> {
             .unwrap_or_default();
         match self.format {
             Format::Columns => {
+                let (kind, address) = (escape(&kind, false), escape(&address, false));
+                let identity = escape(p.identity.as_deref().unwrap_or(""), false);
                 let line = format!(
-                    "{sid:<34}  {kind:<8}  {address:<24}  {role:<34}  {created:<20}  {}",
-                    field(p.identity.as_deref())
+                    "{sid:<34}  {kind:<8}  {address:<24}  {role:<34}  {created:<20}  {identity}"
                 );
                 writeln!(self.out, "{}", line.trim_end())
             }
@@ -100,7 +111,7 @@ impl<W: Write> Output<W> {
                     created,
                     field(p.attributes.as_deref()),
                 ];
-                let row: Vec<String> = cells.iter().map(|c| tsv_escape(c)).collect();
+                let row: Vec<Cow<str>> = cells.iter().map(|c| escape(c, true)).collect();
                 writeln!(self.out, "{}", row.join("\t"))
             }
             Format::Json if self.many => {
@@ -116,6 +127,7 @@ impl<W: Write> Output<W> {
         }
     }
 
+    /// Writes what was held back (the header of an empty list, the JSON array) and flushes.
     pub fn finish(&mut self) -> io::Result<()> {
         self.start()?;
         if let (Format::Json, true) = (self.format, self.many) {
@@ -126,10 +138,72 @@ impl<W: Write> Output<W> {
     }
 }
 
-/// Keeps one participant on one TSV row: tabs, newlines and backslashes are escaped.
-fn tsv_escape(cell: &str) -> String {
-    cell.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
+/// Writes what a write did to one participant: `{"sid":…,"outcome":…}` in `json` and
+/// `jsonl`, `sid<TAB>outcome` in `tsv`, and `sentence` in `columns`; one line each.
+pub fn outcome(
+    format: Format,
+    mut out: impl Write,
+    sid: &str,
+    outcome: &str,
+    sentence: &str,
+) -> io::Result<()> {
+    match format {
+        Format::Json | Format::Jsonl => {
+            out.write_all(b"{\"sid\":")?;
+            serde_json::to_writer(&mut out, sid)?;
+            out.write_all(b",\"outcome\":")?;
+            serde_json::to_writer(&mut out, outcome)?;
+            out.write_all(b"}\n")
+        }
+        Format::Tsv => writeln!(out, "{}\t{}", escape(sid, true), escape(outcome, true)),
+        Format::Columns => writeln!(out, "{}", escape(sentence, false)),
+    }
+}
+
+/// `text` with every control character (C0, DEL and C1, U+0080 to U+009F) written as an
+/// escape, so text from a server reaches the terminal as text and stays on its row: `\t`,
+/// `\n` and `\r` by name, others as `\x1b` (below U+0080) or `\u{9b}` (C1). With `tsv`, a
+/// backslash is doubled too, so every escape reads back to one character.
+pub fn escape(text: &str, tsv: bool) -> Cow<'_, str> {
+    let special = |c: char| c.is_control() || (tsv && c == '\\');
+    if !text.contains(special) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\t' => escaped.push_str("\\t"),
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\\' if tsv => escaped.push_str("\\\\"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                // Writing to a String cannot fail.
+                let _ = write!(escaped, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(escaped, "\\u{{{:x}}}", c as u32);
+            }
+            c => escaped.push(c),
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn control_characters_become_escapes_and_other_text_stays() {
+        let server = "a\u{1b}[31mb\u{9b}2Jc\u{7f}\u{0}\u{9f}\u{a0}é\\";
+        assert_eq!(
+            escape(server, false),
+            "a\\x1b[31mb\\u{9b}2Jc\\x7f\\x00\\u{9f}\u{a0}é\\"
+        );
+        assert_eq!(escape("x\ty\nz\r\\", true), "x\\ty\\nz\\r\\\\");
+        assert!(matches!(
+            escape("plain \\ text", false),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 }

@@ -1,7 +1,13 @@
 //! The installed tool, run as a user runs it: exit codes, stdout, stderr, and the exact
 //! requests it sends to a server that answers as Twilio does.
 
-use std::process::{Command, Output};
+use std::{
+    io::{BufRead, BufReader, Write},
+    net::TcpListener,
+    process::{Command, Output},
+    sync::{Arc, Mutex},
+    thread,
+};
 
 use httpmock::{Method, MockServer};
 use serde_json::{json, Value};
@@ -110,9 +116,9 @@ fn every_operation_runs_in_the_demo() {
     let removed = tool(&["remove", "--demo"]);
     assert!(removed.status.success(), "{}", stderr(&removed));
     assert!(
-        stderr(&removed).contains("removed MB"),
+        stdout(&removed).starts_with("removed MB"),
         "{}",
-        stderr(&removed)
+        stdout(&removed)
     );
 }
 
@@ -175,7 +181,8 @@ fn create_update_and_remove_send_twilio_cli_flags_as_form_fields() {
     let output = tool(&args);
     assert!(output.status.success(), "{}", stderr(&output));
     remove.assert();
-    assert_eq!(stderr(&output).trim(), format!("removed {MEMBER}"));
+    assert_eq!(stdout(&output), format!("removed {MEMBER}\n"));
+    assert!(output.stderr.is_empty(), "{}", stderr(&output));
 }
 
 #[test]
@@ -299,8 +306,31 @@ fn help_version_and_no_arguments_point_the_way() {
         "TWILIO_REGION",
         "TWILIO_EDGE",
         "Exit codes",
+        "  3  a write was sent but its answer was lost: it may have happened. Fetch the participant",
     ] {
         assert!(text.contains(needle), "{needle} missing from --help");
+    }
+    for (command, required) in [
+        ("list", ""),
+        ("fetch", " --sid <MB…|IDENTITY>"),
+        ("update", " --sid <MB…>"),
+        ("remove", " --sid <MB…>"),
+        (
+            "create",
+            " <--identity <IDENTITY>|--messaging-binding.address <ADDRESS>|",
+        ),
+    ] {
+        let help = stdout(&tool(&[command, "--help"]));
+        let usage = format!(
+            "Usage: twilio-participants {command} --chat-service-sid <IS…> \
+             --conversation-sid <CH…|UNIQUE_NAME>{required}"
+        );
+        assert!(help.contains(&usage), "{command} --help: {help}");
+        assert!(
+            help.contains(&format!("twilio-participants {command} --demo")),
+            "{help}"
+        );
+        assert!(help.contains("Required unless --demo"), "{help}");
     }
     let version = tool(&["--version"]);
     assert_eq!(
@@ -364,4 +394,307 @@ fn a_closed_stdout_ends_quietly() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{errors}");
     assert!(!errors.contains("error"), "{errors}");
+}
+
+/// A server on loopback that reads each request, answers the n-th connection with the n-th
+/// of `answers` (`None`: close without answering, as a connection cut after sending) and
+/// records every request as its request line and body (never its headers).
+struct RawServer {
+    base: String,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl RawServer {
+    fn start(answers: Vec<Option<String>>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        thread::spawn(move || {
+            let mut answers = answers.into_iter();
+            // A failed accept ends the server: the test then sees a request missing.
+            while let Ok((stream, _)) = listener.accept() {
+                let mut reader = BufReader::new(stream);
+                // Recorded before answering, so before the tool can see the answer.
+                seen.lock().unwrap().push(read_request(&mut reader));
+                if let Some(Some(answer)) = answers.next() {
+                    reader.get_mut().write_all(answer.as_bytes()).unwrap();
+                }
+            }
+        });
+        Self { base, requests }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// `METHOD PATH` and the body, separated by a newline.
+fn read_request(reader: &mut impl BufRead) -> String {
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).unwrap();
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).unwrap();
+        if header.trim_end().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap();
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    let line = request_line.trim_end().trim_end_matches(" HTTP/1.1");
+    format!("{line}\n{}", String::from_utf8(body).unwrap())
+}
+
+/// An HTTP answer that closes its connection.
+fn answer(status: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn a_create_cut_after_sending_exits_3_sent_once_saying_the_participant_may_exist() {
+    let server = RawServer::start(vec![None]);
+    let mut args = vec!["create"];
+    args.extend(target(&server.base, &["--identity", "alice"]));
+    let output = tool(&args);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    assert_eq!(server.requests(), [format!("POST {PATH}\nIdentity=alice")]);
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    // The library words the first line (its `Error::OutcomeUnknown`); the tool adds the advice.
+    let message = stderr(&output);
+    let lines: Vec<&str> = message.lines().collect();
+    assert_eq!(lines.len(), 2, "{message}");
+    assert!(
+        lines[0].starts_with("error: the create request"),
+        "{message}"
+    );
+    assert_eq!(
+        lines[1],
+        "the participant may exist: look for it (fetch --sid IDENTITY, or list) before \
+         creating it again"
+    );
+}
+
+#[test]
+// needs the library's named outcome for a create answered 5xx (issue 19)
+#[ignore = "needs the library's named outcome for a create answered 5xx (issue 19)"]
+fn a_create_answered_500_exits_3_sent_once_saying_the_participant_may_exist() {
+    let server = MockServer::start();
+    let create = server.mock(|when, then| {
+        when.method(Method::POST).path(PATH).body("Identity=alice");
+        then.status(500)
+            .body(r#"{"code":20500,"message":"Internal Server Error","status":500}"#);
+    });
+    let mut args = vec!["create"];
+    let base = server.base_url();
+    args.extend(target(&base, &["--identity", "alice"]));
+    let output = tool(&args);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    create.assert_calls(1);
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    let message = stderr(&output);
+    assert_eq!(
+        message.lines().nth(1),
+        Some(
+            "the participant may exist: look for it (fetch --sid IDENTITY, or list) before \
+             creating it again"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_create_refusal_names_the_tools_flags() {
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(500);
+    });
+    let mut args = vec!["create"];
+    let base = server.base_url();
+    args.extend(target(
+        &base,
+        &["--messaging-binding.proxy-address", "+15017122661"],
+    ));
+    let output = tool(&args);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: a participant needs --identity (chat), --messaging-binding.address (SMS, \
+         WhatsApp) or --messaging-binding.projected-address (group MMS)\n"
+    );
+    assert!(output.stdout.is_empty());
+    any.assert_calls(0);
+}
+
+#[test]
+fn columns_and_tsv_escape_control_characters_in_server_text() {
+    let server = MockServer::start();
+    let mut hostile = participant(MEMBER, Some("\u{1b}[31mred\u{9b}2J\u{7}"));
+    hostile["attributes"] = json!("{\"note\":\"a\tb\nc\\\\d\u{7f}\"}");
+    hostile["messaging_binding"] = json!({
+        "type": "sms\u{1b}]0;title\u{7}", "address": "+1555\u{85}0100", "proxy_address": "+1\r5"
+    });
+    server.mock(|when, then| {
+        when.method(Method::GET).path(format!("{PATH}/{MEMBER}"));
+        then.status(200).body(hostile.to_string());
+    });
+    let base = server.base_url();
+    let run = |format: &str| {
+        let mut args = vec!["fetch"];
+        args.extend(target(&base, &["--sid", MEMBER, "-o", format]));
+        let output = tool(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        stdout(&output)
+    };
+    let no_control = |text: &str, allowed: &[char]| {
+        let raw: Vec<char> = text
+            .chars()
+            .filter(|c| c.is_control() && !allowed.contains(c))
+            .collect();
+        assert!(raw.is_empty(), "{raw:?} in {text:?}");
+    };
+
+    let columns = run("columns");
+    no_control(&columns, &['\n']);
+    assert_eq!(columns.lines().count(), 2, "{columns}");
+    assert_eq!(
+        columns.lines().nth(1).unwrap(),
+        format!(
+            "{MEMBER}  {:<8}  {:<24}  {:<34}  {:<20}  {}",
+            "sms\\x1b]0;title\\x07",
+            "+1555\\u{85}0100",
+            "RL0123456789abcdef0123456789abcdef",
+            "2024-05-02T10:15:00Z",
+            "\\x1b[31mred\\u{9b}2J\\x07"
+        )
+    );
+
+    let tsv = run("tsv");
+    no_control(&tsv, &['\n', '\t']);
+    let rows: Vec<&str> = tsv.lines().collect();
+    assert_eq!(rows.len(), 2, "{tsv}");
+    assert_eq!(
+        rows[1].split('\t').collect::<Vec<_>>(),
+        [
+            MEMBER,
+            "\\x1b[31mred\\u{9b}2J\\x07",
+            "sms\\x1b]0;title\\x07",
+            "+1555\\u{85}0100",
+            "+1\\r5",
+            "RL0123456789abcdef0123456789abcdef",
+            "2024-05-02T10:15:00Z",
+            "{\"note\":\"a\\tb\\nc\\\\\\\\d\\x7f\"}",
+        ]
+    );
+
+    let decoded: Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(decoded["identity"], "\u{1b}[31mred\u{9b}2J\u{7}");
+}
+
+#[test]
+fn remove_prints_its_outcome_in_each_format() {
+    let server = MockServer::start();
+    let remove = server.mock(|when, then| {
+        when.method(Method::DELETE).path(format!("{PATH}/{MEMBER}"));
+        then.status(204);
+    });
+    let base = server.base_url();
+    for (format, printed) in [
+        (
+            "json",
+            format!("{{\"sid\":\"{MEMBER}\",\"outcome\":\"deleted\"}}\n"),
+        ),
+        (
+            "jsonl",
+            format!("{{\"sid\":\"{MEMBER}\",\"outcome\":\"deleted\"}}\n"),
+        ),
+        ("tsv", format!("{MEMBER}\tdeleted\n")),
+        ("columns", format!("removed {MEMBER}\n")),
+    ] {
+        let mut args = vec!["remove"];
+        args.extend(target(&base, &["--sid", MEMBER, "-o", format]));
+        let output = tool(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(stdout(&output), printed, "-o {format}");
+        assert!(output.stderr.is_empty(), "{}", stderr(&output));
+    }
+    remove.assert_calls(4);
+}
+
+#[test]
+fn a_remove_whose_answer_was_lost_and_then_found_gone_prints_already_gone() {
+    let gone = answer(
+        "404 Not Found",
+        r#"{"code":20404,"message":"The requested resource was not found","status":404}"#,
+    );
+    let server = RawServer::start(vec![None, Some(gone.clone()), None, Some(gone)]);
+    let delete = format!("DELETE {PATH}/{MEMBER}\n");
+    for (run, (format, printed)) in [
+        (
+            "json",
+            format!("{{\"sid\":\"{MEMBER}\",\"outcome\":\"already_gone\"}}\n"),
+        ),
+        (
+            "columns",
+            format!(
+                "{MEMBER} was already gone, most likely removed by an earlier attempt whose \
+                 answer was lost\n"
+            ),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut args = vec!["remove"];
+        args.extend(target(&server.base, &["--sid", MEMBER, "-o", format]));
+        let output = tool(&args);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert_eq!(stdout(&output), printed, "-o {format}");
+        assert_eq!(server.requests(), vec![delete.clone(); 2 * (run + 1)]);
+    }
+}
+
+#[test]
+// needs the library's SID check (issue 19)
+#[ignore = "needs the library's SID check (issue 19)"]
+fn update_and_remove_refuse_a_participant_that_is_not_a_sid() {
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(500);
+    });
+    let base = server.base_url();
+    for command in [
+        vec!["update", "--sid", "alice", "--last-read-message-index", "3"],
+        vec!["remove", "--sid", "alice"],
+    ] {
+        let mut args = vec![command[0]];
+        args.extend(target(&base, &command[1..]));
+        let output = tool(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(output.stdout.is_empty(), "{args:?}");
+        let message = stderr(&output);
+        assert!(
+            message.starts_with("error: invalid ") && message.lines().count() == 1,
+            "{message}"
+        );
+    }
+    any.assert_calls(0);
 }
