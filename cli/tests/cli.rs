@@ -487,8 +487,6 @@ fn a_create_cut_after_sending_exits_3_sent_once_saying_the_participant_may_exist
 }
 
 #[test]
-// needs the library's named outcome for a create answered 5xx (issue 19)
-#[ignore = "needs the library's named outcome for a create answered 5xx (issue 19)"]
 fn a_create_answered_500_exits_3_sent_once_saying_the_participant_may_exist() {
     let server = MockServer::start();
     let create = server.mock(|when, then| {
@@ -667,8 +665,6 @@ fn a_remove_whose_answer_was_lost_and_then_found_gone_prints_already_gone() {
 }
 
 #[test]
-// needs the library's SID check (issue 19)
-#[ignore = "needs the library's SID check (issue 19)"]
 fn update_and_remove_refuse_a_participant_that_is_not_a_sid() {
     let server = MockServer::start();
     let any = server.mock(|when, then| {
