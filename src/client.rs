@@ -13,6 +13,7 @@ use crate::{
         DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
     },
     error::{Error, Result},
+    fleet::Fleet,
     generated,
     limits::{Budget, ClientStats, Limiter, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS},
     operation::{Exchange, Operation},
@@ -80,6 +81,12 @@ impl Client {
         conversation: impl Into<ConversationId>,
     ) -> ParticipantsHandler {
         ParticipantsHandler::new(self.clone(), service.clone(), conversation.into())
+    }
+
+    /// Runs one participant operation over many conversations of `service`, at most
+    /// [`Fleet::concurrency`] at once; see [`Fleet::run`].
+    pub fn fleet(&self, service: &ServiceSid) -> Fleet {
+        Fleet::new(self.clone(), service.clone())
     }
 
     /// The base URL every request goes to (no trailing slash).

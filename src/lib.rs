@@ -33,6 +33,7 @@ mod call;
 mod client;
 mod config;
 mod error;
+mod fleet;
 mod generated;
 mod limits;
 pub mod models;
@@ -53,9 +54,12 @@ pub use config::{
     DEFAULT_BASE_URL, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
 };
 pub use error::{ApiError, Error, Result, TimeoutKind};
+pub use fleet::{
+    Fleet, FleetItem, FleetProgress, FleetRun, InConversation, DEFAULT_FLEET_CONCURRENCY,
+};
 pub use limits::{ClientStats, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS};
 pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
-pub use operation::Deletion;
+pub use operation::{Creation, Deletion};
 pub use pagination::{Page, PageStream, MAX_EMPTY_PAGES};
 pub use participants::{
     CreateParticipant, DeleteParticipant, ListParticipants, ParticipantStream, ParticipantsHandler,

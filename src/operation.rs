@@ -105,9 +105,50 @@ pub enum Deletion {
     /// Twilio answered 204: this request removed the participant.
     Deleted,
     /// The participant was not there (404/20404) after an earlier attempt of this call may
-    /// have removed it (its answer was lost to a timeout, a cut connection or a 5xx). The
-    /// bulk operations also report a participant already gone before the first attempt so.
+    /// have removed it (its answer was lost to a timeout, a cut connection or a 5xx); with
+    /// [`crate::DeleteParticipant::send_unless_gone`], also when it was gone before.
     AlreadyGone,
+}
+
+/// How a create that tolerates an existing participant ended; see
+/// [`crate::CreateParticipant::send_unless_present`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Creation<P> {
+    /// Twilio answered 201: this request added the participant.
+    Created(P),
+    /// Twilio answered 409 with code 50433 (this identity is already a participant) or
+    /// 50416 (this address and proxy address are already bound): the participant was there.
+    AlreadyPresent {
+        /// Twilio's code: 50433 or 50416.
+        code: i64,
+    },
+}
+
+/// Twilio's codes for "this participant is already in the conversation".
+const ALREADY_PRESENT: [i64; 2] = [50433, 50416];
+
+/// A create's result with an existing participant taken as done.
+pub(crate) fn creation<P>(result: Result<P>) -> Result<Creation<P>> {
+    match result {
+        Ok(participant) => Ok(Creation::Created(participant)),
+        Err(Error::Api(api))
+            if api.status == 409 && api.code.is_some_and(|c| ALREADY_PRESENT.contains(&c)) =>
+        {
+            Ok(Creation::AlreadyPresent {
+                code: api.code.unwrap_or_default(),
+            })
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// A delete's result with a participant already gone (404) taken as done.
+pub(crate) fn gone(result: Result<Deletion>) -> Result<Deletion> {
+    match result {
+        Err(Error::Api(api)) if api.status == 404 => Ok(Deletion::AlreadyGone),
+        other => other,
+    }
 }
 
 /// What a delete's call means: see the module's table.

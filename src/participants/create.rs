@@ -8,7 +8,7 @@ use crate::{
     error::{Error, Result},
     generated::types::CreateParticipantRequest,
     models::Participant,
-    operation::Operation,
+    operation::{creation, Creation, Operation},
 };
 
 /// A participant to create; send it with [`send`](Self::send) or `.await`.
@@ -113,6 +113,19 @@ impl CreateParticipant {
             })
             .await;
         Operation::Create.conclude(exchange)
+    }
+}
+
+impl CreateParticipant {
+    /// Like [`send`](Self::send), but a participant already there (409 with Twilio code
+    /// 50433 or 50416) is [`Creation::AlreadyPresent`] rather than an error: running the
+    /// same create again (after an interruption, or an [`Error::OutcomeUnknown`]) adds
+    /// nothing twice.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), except those two conflicts.
+    pub async fn send_unless_present(self) -> Result<Creation<Participant>> {
+        creation(self.send().await)
     }
 }
 

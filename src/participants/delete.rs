@@ -6,7 +6,7 @@ use super::{webhook_header, ParticipantsHandler};
 use crate::{
     call::Attempts,
     error::Result,
-    operation::{deletion, Deletion, Operation},
+    operation::{deletion, gone, Deletion, Operation},
     path::ParticipantId,
 };
 
@@ -61,6 +61,18 @@ impl DeleteParticipant {
             })
             .await;
         deletion(exchange)
+    }
+}
+
+impl DeleteParticipant {
+    /// Like [`send`](Self::send), but a participant that is not there (404) is
+    /// [`Deletion::AlreadyGone`] rather than an error: running the same removal again
+    /// removes nothing twice and fails on nothing already done.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), except the 404.
+    pub async fn send_unless_gone(self) -> Result<Deletion> {
+        gone(self.send().await)
     }
 }
 

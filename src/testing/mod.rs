@@ -48,7 +48,10 @@ use std::{
     collections::{HashMap, VecDeque},
     fmt,
     net::SocketAddr,
-    sync::{Arc, Mutex, PoisonError, RwLock},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex, PoisonError, RwLock,
+    },
     time::Duration,
 };
 
@@ -180,6 +183,9 @@ impl FakeServer {
             faults: Mutex::default(),
             requests: Mutex::default(),
             latency: Mutex::default(),
+            max_in_flight: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            outage: Mutex::default(),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { state, task })
@@ -281,6 +287,28 @@ impl FakeServer {
             .unwrap_or_else(PoisonError::into_inner) = latency;
     }
 
+    /// Answers 429 (Twilio code 20429, no `Retry-After`, as Twilio does) to any request
+    /// that arrives while `max` others are being answered: an account's concurrency limit.
+    /// `None` lifts it.
+    pub fn set_max_in_flight(&self, max: Option<usize>) {
+        *self
+            .state
+            .max_in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = max;
+    }
+
+    /// Answers every request with `status` (and Twilio's error body) for `duration` from
+    /// now: an outage.
+    pub fn fail_for(&self, duration: Duration, status: u16) {
+        *self
+            .state
+            .outage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            Some((tokio::time::Instant::now() + duration, status));
+    }
+
     /// Drops every scripted fault not used yet; returns how many there were.
     pub fn clear_faults(&self) -> usize {
         let mut faults = self
@@ -322,6 +350,20 @@ struct State {
     requests: Mutex<Vec<RecordedRequest>>,
     /// Added before every answer: a simulated round trip.
     latency: Mutex<Duration>,
+    /// More requests than this at once are answered 429.
+    max_in_flight: Mutex<Option<usize>>,
+    in_flight: AtomicUsize,
+    /// Every request is answered with this status until then.
+    outage: Mutex<Option<(tokio::time::Instant, u16)>>,
+}
+
+/// Counts a request as being answered until dropped.
+struct Answering<'a>(&'a AtomicUsize);
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
@@ -400,10 +442,26 @@ impl State {
             .unwrap_or_else(PoisonError::into_inner)
             .push(recorded.clone());
 
+        let answering = Answering(&self.in_flight);
+        let at_once = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         let latency = *self.latency.lock().unwrap_or_else(PoisonError::into_inner);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
+        let limit = *self
+            .max_in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if limit.is_some_and(|max| at_once > max) {
+            return Ok(error(429, Some(20429), "Too Many Requests"));
+        }
+        let outage = *self.outage.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((until, status)) = outage {
+            if tokio::time::Instant::now() < until {
+                return Ok(error(status, None, "Scripted outage"));
+            }
+        }
+        drop(answering);
         let fault = self
             .faults
             .lock()

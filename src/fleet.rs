@@ -1,0 +1,288 @@
+//! One participant operation over many conversations: at most N at once, results as they
+//! complete, each tagged with its conversation, a failure per item (the rest go on unless
+//! the caller asks otherwise), and a progress hook.
+//!
+//! Requests also pass the client's own protections (its cap on requests in flight, the pause
+//! after a 429, the retry budget; see [`crate::ClientBuilder::max_concurrent_requests`]), so
+//! a fleet asked for more than Twilio takes slows down instead of failing.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use futures_core::Stream;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use crate::{
+    client::Client,
+    error::{Error, Result},
+    participants::ParticipantsHandler,
+    path::ConversationId,
+    sid::{ConversationSid, ServiceSid},
+};
+
+/// The default number of conversations worked on at once.
+pub const DEFAULT_FLEET_CONCURRENCY: usize = 8;
+
+/// Something that names the conversation a fleet item is for: a conversation SID or unique
+/// name, a listing of where a participant is, or a pair of a conversation and your data.
+pub trait InConversation {
+    /// The conversation, or `None` when the item names none (it then fails with
+    /// [`Error::InvalidInput`], and nothing is sent for it).
+    fn conversation(&self) -> Option<ConversationId>;
+}
+
+impl InConversation for ConversationId {
+    fn conversation(&self) -> Option<ConversationId> {
+        Some(self.clone())
+    }
+}
+
+impl InConversation for ConversationSid {
+    fn conversation(&self) -> Option<ConversationId> {
+        Some(self.into())
+    }
+}
+
+impl InConversation for String {
+    fn conversation(&self) -> Option<ConversationId> {
+        Some(self.into())
+    }
+}
+
+impl InConversation for &str {
+    fn conversation(&self) -> Option<ConversationId> {
+        Some((*self).into())
+    }
+}
+
+impl<C: InConversation, T> InConversation for (C, T) {
+    fn conversation(&self) -> Option<ConversationId> {
+        self.0.conversation()
+    }
+}
+
+/// Runs one operation over many conversations of a Conversation Service; made by
+/// [`Client::fleet`].
+#[derive(Clone)]
+#[must_use = "a fleet does nothing until it runs"]
+pub struct Fleet {
+    client: Client,
+    service: ServiceSid,
+    concurrency: usize,
+    stop_on_error: bool,
+    progress: Option<ProgressHook>,
+}
+
+impl fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fleet")
+            .field("service", &self.service)
+            .field("concurrency", &self.concurrency)
+            .field("stop_on_error", &self.stop_on_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fleet {
+    pub(crate) fn new(client: Client, service: ServiceSid) -> Self {
+        Self {
+            client,
+            service,
+            concurrency: DEFAULT_FLEET_CONCURRENCY,
+            stop_on_error: false,
+            progress: None,
+        }
+    }
+
+    /// How many conversations are worked on at once (default 8; at least 1). The client's
+    /// own cap on requests in flight still applies.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Stops starting new items after the first failure (items already started finish
+    /// and are reported). By default every item runs.
+    pub fn stop_on_error(mut self, stop: bool) -> Self {
+        self.stop_on_error = stop;
+        self
+    }
+
+    /// Called after each item completes, with the counts so far.
+    pub fn on_progress(mut self, hook: impl Fn(&FleetProgress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(hook));
+        self
+    }
+
+    /// Runs `operation` for each item, on the participants of the item's conversation; the
+    /// results arrive as they complete.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_conversations::Client, service: twilio_conversations::ServiceSid)
+    /// # -> twilio_conversations::Result<()> {
+    /// use twilio_conversations::prelude::*;
+    ///
+    /// let rooms = ["support-1", "support-2", "support-3"];
+    /// let mut results = client
+    ///     .fleet(&service)
+    ///     .concurrency(4)
+    ///     .run(rooms, |participants, _room| async move {
+    ///         participants.create().identity("supervisor-1").send_unless_present().await
+    ///     });
+    /// while let Some(done) = results.next().await {
+    ///     println!("{}: {:?}", done.conversation, done.result);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn run<I, T, R, F, Fut>(self, items: I, operation: F) -> FleetRun<R>
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+        T: InConversation + Send + 'static,
+        R: Send + 'static,
+        F: Fn(ParticipantsHandler, T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<R>> + Send + 'static,
+    {
+        let items = items.into_iter();
+        let total = match items.size_hint() {
+            (low, Some(high)) if low == high => Some(low),
+            _ => None,
+        };
+        let (client, service) = (self.client.clone(), self.service.clone());
+        let start = move |index: usize, item: T| -> ItemFuture<R> {
+            let conversation = item.conversation();
+            let handler = conversation
+                .clone()
+                .map(|conversation| client.participants(&service, conversation));
+            let running = handler.map(|handler| operation(handler, item));
+            Box::pin(async move {
+                let result = match running {
+                    Some(running) => running.await,
+                    None => Err(Error::InvalidInput {
+                        parameter: "ConversationSid",
+                        reason: "the item names no conversation".into(),
+                    }),
+                };
+                FleetItem {
+                    index,
+                    conversation: conversation.unwrap_or_else(|| ConversationId::from("")),
+                    result,
+                }
+            })
+        };
+        FleetRun {
+            pending: Box::new(items.enumerate().map(move |(i, item)| start(i, item))),
+            running: FuturesUnordered::new(),
+            concurrency: self.concurrency,
+            stop_on_error: self.stop_on_error,
+            stopped: false,
+            progress: self.progress,
+            counts: FleetProgress {
+                total,
+                ..FleetProgress::default()
+            },
+        }
+    }
+}
+
+/// The caller's progress callback.
+type ProgressHook = Arc<dyn Fn(&FleetProgress) + Send + Sync>;
+
+type ItemFuture<R> = Pin<Box<dyn Future<Output = FleetItem<R>> + Send>>;
+
+/// One item's result in a [`FleetRun`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FleetItem<R> {
+    /// The item's position in the input, from 0.
+    pub index: usize,
+    /// The conversation it was for.
+    pub conversation: ConversationId,
+    /// What the operation returned for it.
+    pub result: Result<R>,
+}
+
+/// Counts of a fleet run so far, given to [`Fleet::on_progress`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FleetProgress {
+    /// How many items there are, when the input knows.
+    pub total: Option<usize>,
+    /// Items completed.
+    pub done: usize,
+    /// Of those, how many failed.
+    pub failed: usize,
+    /// Items running now.
+    pub in_flight: usize,
+    /// Items never started because the run stopped at a failure.
+    pub skipped: usize,
+}
+
+/// The results of a [`Fleet`] run as they complete; a `Stream` of [`FleetItem`]s.
+#[must_use = "streams do nothing unless polled"]
+pub struct FleetRun<R> {
+    pending: Box<dyn Iterator<Item = ItemFuture<R>> + Send>,
+    running: FuturesUnordered<ItemFuture<R>>,
+    concurrency: usize,
+    stop_on_error: bool,
+    stopped: bool,
+    progress: Option<ProgressHook>,
+    counts: FleetProgress,
+}
+
+impl<R> FleetRun<R> {
+    /// The counts so far.
+    pub fn progress(&self) -> &FleetProgress {
+        &self.counts
+    }
+}
+
+impl<R> fmt::Debug for FleetRun<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FleetRun")
+            .field("progress", &self.counts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R> Stream for FleetRun<R> {
+    type Item = FleetItem<R>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        while !this.stopped && this.running.len() < this.concurrency {
+            match this.pending.next() {
+                Some(item) => this.running.push(item),
+                None => break,
+            }
+        }
+        this.counts.in_flight = this.running.len();
+        match this.running.poll_next_unpin(cx) {
+            Poll::Ready(Some(item)) => {
+                this.counts.done += 1;
+                this.counts.in_flight = this.running.len();
+                if item.result.is_err() {
+                    this.counts.failed += 1;
+                    if this.stop_on_error && !this.stopped {
+                        this.stopped = true;
+                        this.counts.skipped = this.pending.by_ref().count();
+                    }
+                }
+                if let Some(hook) = &this.progress {
+                    hook(&this.counts);
+                }
+                Poll::Ready(Some(item))
+            }
+            // Nothing running and nothing left to start.
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<R> Unpin for FleetRun<R> {}

@@ -1,0 +1,268 @@
+//! One operation over many conversations, through the client's protections: the cap on
+//! requests in flight, the pause and back-off after a 429, and the retry budget.
+
+mod common;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use twilio_conversations::{
+    prelude::*, testing::FakeServer, Client, Creation, Deletion, Error, FleetProgress,
+    ParticipantSid, RetryBudget, RetryPolicy, ServiceSid,
+};
+
+const CONVERSATIONS: usize = 40;
+
+fn room(i: usize) -> String {
+    format!("room-{i:03}")
+}
+
+/// A fake holding `CONVERSATIONS` conversations of three participants each.
+async fn fake() -> FakeServer {
+    let fake = FakeServer::start().await.unwrap();
+    for i in 0..CONVERSATIONS {
+        fake.add_generated(&common::service(), room(i), 3, i as u64);
+    }
+    fake
+}
+
+fn client(fake: &FakeServer, retry: RetryPolicy, budget: RetryBudget) -> Client {
+    Client::builder()
+        .base_url(fake.base_url())
+        .credentials(fake.credentials())
+        .retry_policy(retry)
+        .retry_budget(budget)
+        .build()
+        .unwrap()
+}
+
+/// Retries with short waits, so a test of pacing takes seconds, not minutes.
+fn quick_retries() -> RetryPolicy {
+    RetryPolicy::default()
+        .initial_delay(Duration::from_millis(20))
+        .max_delay(Duration::from_millis(200))
+}
+
+/// The first participant of each conversation, as the work list of a removal.
+fn first_participants(fake: &FakeServer) -> Vec<(String, ParticipantSid)> {
+    (0..CONVERSATIONS)
+        .map(|i| {
+            let first = fake.participants(&common::service(), room(i))[0].clone();
+            (room(i), first.sid.unwrap())
+        })
+        .collect()
+}
+
+/// Removes each listed participant; the results by conversation.
+async fn remove_all(
+    client: &Client,
+    service: &ServiceSid,
+    work: Vec<(String, ParticipantSid)>,
+    concurrency: usize,
+) -> HashMap<String, Result<Deletion, Error>> {
+    client
+        .fleet(service)
+        .concurrency(concurrency)
+        .run(work, |participants, (_, sid)| async move {
+            participants.delete(sid).send_unless_gone().await
+        })
+        .map(|done| (done.conversation.to_string(), done.result))
+        .collect()
+        .await
+}
+
+/// How many requests each path received.
+fn attempts_by_path(fake: &FakeServer, method: &str) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for request in fake.requests().iter().filter(|r| r.method == method) {
+        *counts.entry(request.path.clone()).or_default() += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_job_asked_for_16_at_once_by_a_server_that_takes_4_completes() {
+    let fake = fake().await;
+    fake.set_latency(Duration::from_millis(20));
+    fake.set_max_in_flight(Some(4));
+    let client = client(&fake, quick_retries(), RetryBudget::standard());
+    let work = first_participants(&fake);
+    let results = remove_all(&client, &common::service(), work.clone(), 16).await;
+
+    assert_eq!(results.len(), CONVERSATIONS);
+    for (conversation, result) in &results {
+        assert!(
+            matches!(result, Ok(Deletion::Deleted)),
+            "{conversation}: {result:?}"
+        );
+    }
+    for (conversation, sid) in &work {
+        let left = fake.participants(&common::service(), conversation.as_str());
+        assert_eq!(left.len(), 2, "{conversation}");
+        assert!(left.iter().all(|p| p.sid.as_ref() != Some(sid)));
+    }
+    let stats = client.stats();
+    assert!(stats.throttled > 0, "the server did push back: {stats:?}");
+    assert!(
+        stats.concurrency_limit < 16,
+        "the client lowered its cap: {stats:?}"
+    );
+    assert_eq!(stats.in_flight, 0);
+}
+
+#[tokio::test]
+async fn a_rerun_finishes_the_job_without_doing_anything_twice() {
+    let fake = fake().await;
+    let client = client(&fake, quick_retries(), RetryBudget::standard());
+    let work = first_participants(&fake);
+    let (half, _) = work.split_at(CONVERSATIONS / 2);
+    let first = remove_all(&client, &common::service(), half.to_vec(), 8).await;
+    assert!(first.values().all(|r| matches!(r, Ok(Deletion::Deleted))));
+
+    let again = remove_all(&client, &common::service(), work.clone(), 8).await;
+    let gone = again
+        .values()
+        .filter(|r| matches!(r, Ok(Deletion::AlreadyGone)))
+        .count();
+    let deleted = again
+        .values()
+        .filter(|r| matches!(r, Ok(Deletion::Deleted)))
+        .count();
+    assert_eq!((gone, deleted), (CONVERSATIONS / 2, CONVERSATIONS / 2));
+
+    // Adding a supervisor everywhere, twice: the second run finds it present.
+    let rooms: Vec<String> = (0..CONVERSATIONS).map(room).collect();
+    for expect_created in [true, false] {
+        let mut run =
+            client
+                .fleet(&common::service())
+                .run(rooms.clone(), |participants, _| async move {
+                    participants
+                        .create()
+                        .identity("supervisor-1")
+                        .send_unless_present()
+                        .await
+                });
+        let mut count = 0;
+        while let Some(done) = run.next().await {
+            count += 1;
+            match (expect_created, done.result) {
+                (true, Ok(Creation::Created(p))) => {
+                    assert_eq!(p.identity.as_deref(), Some("supervisor-1"))
+                }
+                (false, Ok(Creation::AlreadyPresent { code: 50433 })) => {}
+                (_, other) => panic!("{}: {other:?}", done.conversation),
+            }
+        }
+        assert_eq!(count, CONVERSATIONS);
+    }
+    let creates = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(
+        creates,
+        2 * CONVERSATIONS,
+        "each create was sent once per run"
+    );
+}
+
+#[tokio::test]
+async fn during_an_outage_the_budget_allows_one_retry_per_item() {
+    let fake = fake().await;
+    fake.set_latency(Duration::from_millis(10));
+    fake.fail_for(Duration::from_secs(30), 503);
+    let budgeted = client(&fake, quick_retries(), RetryBudget::standard());
+    let results = remove_all(&budgeted, &common::service(), first_participants(&fake), 8).await;
+
+    assert!(results
+        .values()
+        .all(|r| r.as_ref().is_err_and(|e| e.status() == Some(503))));
+    let attempts = attempts_by_path(&fake, "DELETE");
+    assert_eq!(attempts.len(), CONVERSATIONS, "every item was tried");
+    // Only a request failing alone may use more than one retry: at most one here.
+    let beyond_two = attempts.values().filter(|&&n| n > 2).count();
+    assert!(beyond_two <= 1, "{attempts:?}");
+    let stats = budgeted.stats();
+    assert!(
+        stats.retries_refused >= (CONVERSATIONS - 1) as u64,
+        "{stats:?}"
+    );
+
+    // Without a budget, every item retries as the policy allows: four attempts each.
+    let unlimited = fake_after_outage_of_every_request().await;
+    let spender = client(&unlimited, quick_retries(), RetryBudget::unlimited());
+    remove_all(
+        &spender,
+        &common::service(),
+        first_participants(&unlimited),
+        8,
+    )
+    .await;
+    let attempts = attempts_by_path(&unlimited, "DELETE");
+    assert!(attempts.values().all(|&n| n == 4), "{attempts:?}");
+}
+
+async fn fake_after_outage_of_every_request() -> FakeServer {
+    let fake = fake().await;
+    fake.fail_for(Duration::from_secs(30), 503);
+    fake
+}
+
+#[tokio::test]
+async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
+    let fake = fake().await;
+    let client = client(&fake, RetryPolicy::none(), RetryBudget::standard());
+    let mut work: Vec<String> = (0..CONVERSATIONS).map(room).collect();
+    work.insert(3, "no-such-room".into());
+    let seen = Arc::new(Mutex::new(Vec::<FleetProgress>::new()));
+    let hook = seen.clone();
+    let results: Vec<_> = client
+        .fleet(&common::service())
+        .concurrency(1)
+        .on_progress(move |progress| hook.lock().unwrap().push(progress.clone()))
+        .run(work.clone(), |participants, _| async move {
+            participants
+                .first_page()
+                .await
+                .map(|page| page.map(|p| p.items.len()))
+        })
+        .collect()
+        .await;
+    assert_eq!(results.len(), CONVERSATIONS + 1);
+    let failed: Vec<_> = results
+        .iter()
+        .filter(|done| done.result.is_err())
+        .map(|done| (done.index, done.conversation.to_string()))
+        .collect();
+    assert_eq!(failed, [(3, "no-such-room".to_string())]);
+    let progress = seen.lock().unwrap();
+    assert_eq!(progress.len(), CONVERSATIONS + 1);
+    let last = progress.last().unwrap();
+    assert_eq!(
+        (
+            last.total,
+            last.done,
+            last.failed,
+            last.in_flight,
+            last.skipped
+        ),
+        (Some(CONVERSATIONS + 1), CONVERSATIONS + 1, 1, 0, 0)
+    );
+
+    let stopped: Vec<_> = client
+        .fleet(&common::service())
+        .concurrency(1)
+        .stop_on_error(true)
+        .run(work, |participants, _| async move {
+            participants.first_page().await.map(|page| page.is_some())
+        })
+        .collect()
+        .await;
+    assert_eq!(stopped.len(), 4, "items 0..=3 ran, the rest never started");
+    assert!(stopped[3].result.is_err());
+}
