@@ -240,7 +240,7 @@ async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
         .map(|done| (done.index, done.conversation.to_string()))
         .collect();
     assert_eq!(failed, [(3, "no-such-room".to_string())]);
-    let progress = seen.lock().unwrap();
+    let progress = seen.lock().unwrap().clone();
     assert_eq!(progress.len(), CONVERSATIONS + 1);
     let last = progress.last().unwrap();
     assert_eq!(
