@@ -30,6 +30,7 @@
 mod auth;
 mod binding;
 mod client;
+mod conversation_state;
 mod error;
 mod generated;
 pub mod models;
@@ -58,6 +59,7 @@ pub use path::{ConversationId, ParticipantId};
 pub use retry::RetryPolicy;
 pub use sid::{
     AccountSid, ApiKeySid, ConversationSid, InvalidSid, ParticipantSid, RoleSid, ServiceSid,
+    UserSid,
 };
 
 /// The README's Rust examples, compiled as doc tests so they stay true.

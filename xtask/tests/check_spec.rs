@@ -28,7 +28,7 @@ fn the_real_spec_passes() {
     assert_eq!(report.problems, Vec::<String>::new());
     assert_eq!(
         report.summary(),
-        "check-spec: 38 examples, 13 schemas, 0 problems"
+        "check-spec: 48 examples, 19 schemas, 0 problems"
     );
 }
 
