@@ -842,75 +842,91 @@ fn compare_schemas(doc: &Value, problems: &mut Vec<String>) -> usize {
             continue;
         };
         compared += 1;
-        let problem = |what: String| format!("schema {name}: {what}");
+        let mut problem = |what: String| problems.push(format!("schema {name}: {what}"));
         if declared.get("type").and_then(Value::as_str) == Some("string") {
-            for rule in ["type", "pattern", "minLength", "maxLength", "enum"] {
-                if declared.get(rule) != derived.get(rule) {
-                    problems.push(problem(format!(
-                        "{rule} is {} in the spec but {} in the generated type",
-                        declared.get(rule).unwrap_or(&Value::Null),
-                        derived.get(rule).unwrap_or(&Value::Null)
-                    )));
-                }
-            }
-            continue;
-        }
-        let empty = Map::new();
-        let declared_props = declared
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let derived_props = derived
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        for property in declared_props.keys() {
-            if !derived_props.contains_key(property) {
-                problems.push(problem(format!(
-                    "property {property} is in the spec but not in the generated type"
-                )));
-            }
-        }
-        for (property, derived_schema) in derived_props {
-            let Some(declared_schema) = declared_props.get(property) else {
-                problems.push(problem(format!(
-                    "property {property} is in the generated type but not in the spec"
-                )));
-                continue;
-            };
-            let (want, mut got) = (spec_shape(declared_schema), rust_shape(derived_schema));
-            // An optional property is an `Option` field, which schemars shows as nullable;
-            // nullability is only comparable where the spec requires the key.
-            if !string_set(declared.get("required")).contains(property) {
-                got.nullable = want.nullable;
-            }
-            if want != got {
-                problems.push(problem(format!(
-                    "property {property} is {} in the spec but {} in the generated type",
-                    want.describe(),
-                    got.describe()
-                )));
-            }
-        }
-        // An `Option` field is never `required` in schemars' output; in the spec it is
-        // `required` + `nullable`. So compare the keys that must be present and non-null.
-        let declared_required: BTreeSet<String> = string_set(declared.get("required"))
-            .into_iter()
-            .filter(|p| {
-                !declared_props
-                    .get(p)
-                    .is_some_and(|s| spec_shape(s).nullable)
-            })
-            .collect();
-        let derived_required = string_set(derived.get("required"));
-        if declared_required != derived_required {
-            problems.push(problem(format!(
-                "required non-null properties are {declared_required:?} in the spec but \
-                 {derived_required:?} in the generated type"
-            )));
+            compare_string_rules(declared, derived, &mut problem);
+        } else {
+            compare_properties(declared, derived, &mut problem);
+            compare_required(declared, derived, &mut problem);
         }
     }
     compared
+}
+
+/// A string schema (a SID, an enum): its type, pattern, lengths and values.
+fn compare_string_rules(declared: &Value, derived: &Value, problem: &mut impl FnMut(String)) {
+    for rule in ["type", "pattern", "minLength", "maxLength", "enum"] {
+        if declared.get(rule) != derived.get(rule) {
+            problem(format!(
+                "{rule} is {} in the spec but {} in the generated type",
+                declared.get(rule).unwrap_or(&Value::Null),
+                derived.get(rule).unwrap_or(&Value::Null)
+            ));
+        }
+    }
+}
+
+fn properties(schema: &Value) -> Map<String, Value> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// An object schema's properties: the same names, each of the same shape.
+fn compare_properties(declared: &Value, derived: &Value, problem: &mut impl FnMut(String)) {
+    let (declared_props, derived_props) = (properties(declared), properties(derived));
+    for property in declared_props.keys() {
+        if !derived_props.contains_key(property) {
+            problem(format!(
+                "property {property} is in the spec but not in the generated type"
+            ));
+        }
+    }
+    let required = string_set(declared.get("required"));
+    for (property, derived_schema) in &derived_props {
+        let Some(declared_schema) = declared_props.get(property) else {
+            problem(format!(
+                "property {property} is in the generated type but not in the spec"
+            ));
+            continue;
+        };
+        let (want, mut got) = (spec_shape(declared_schema), rust_shape(derived_schema));
+        // An optional property is an `Option` field, which schemars shows as nullable;
+        // nullability is only comparable where the spec requires the key.
+        if !required.contains(property) {
+            got.nullable = want.nullable;
+        }
+        if want != got {
+            problem(format!(
+                "property {property} is {} in the spec but {} in the generated type",
+                want.describe(),
+                got.describe()
+            ));
+        }
+    }
+}
+
+/// An `Option` field is never `required` in schemars' output; in the spec it is `required` +
+/// `nullable`. So compare the keys that must be present and non-null.
+fn compare_required(declared: &Value, derived: &Value, problem: &mut impl FnMut(String)) {
+    let declared_props = properties(declared);
+    let declared_required: BTreeSet<String> = string_set(declared.get("required"))
+        .into_iter()
+        .filter(|p| {
+            !declared_props
+                .get(p)
+                .is_some_and(|s| spec_shape(s).nullable)
+        })
+        .collect();
+    let derived_required = string_set(derived.get("required"));
+    if declared_required != derived_required {
+        problem(format!(
+            "required non-null properties are {declared_required:?} in the spec but \
+             {derived_required:?} in the generated type"
+        ));
+    }
 }
 
 #[cfg(test)]
