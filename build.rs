@@ -17,6 +17,7 @@ const SID_REPLACEMENTS: &[(&str, &str)] = &[
     ("ConversationSid", "crate::sid::ConversationSid"),
     ("ParticipantSid", "crate::sid::ParticipantSid"),
     ("RoleSid", "crate::sid::RoleSid"),
+    ("UserSid", "crate::sid::UserSid"),
 ];
 
 fn fail(what: &str, err: impl std::fmt::Display) -> ! {
@@ -54,6 +55,13 @@ fn main() {
         "MessagingBinding",
         "crate::binding::MessagingBinding",
         [TypeImpl::Default].into_iter(),
+    );
+
+    // Tolerates states Twilio adds later (see src/conversation_state.rs).
+    settings.with_replacement(
+        "ConversationState",
+        "crate::models::ConversationState",
+        [TypeImpl::FromStr, TypeImpl::Display].into_iter(),
     );
 
     let mut generator = Generator::new(&settings);

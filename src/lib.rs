@@ -32,6 +32,7 @@ mod binding;
 mod call;
 mod client;
 mod config;
+mod conversation_state;
 mod error;
 mod fleet;
 mod generated;
@@ -69,6 +70,7 @@ pub use path::{ConversationId, ParticipantId};
 pub use retry::RetryPolicy;
 pub use sid::{
     AccountSid, ApiKeySid, ConversationSid, InvalidSid, ParticipantSid, RoleSid, ServiceSid,
+    UserSid,
 };
 
 /// The README's Rust examples, compiled as doc tests so they stay true.

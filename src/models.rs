@@ -5,8 +5,10 @@
 //! checks the spec against them.
 
 pub use crate::binding::MessagingBinding;
+pub use crate::conversation_state::ConversationState;
 pub use crate::generated::types::{
-    CreateParticipantRequest, PageMeta, Participant, ParticipantPage, TwilioError,
+    ConversationTimers, CreateParticipantRequest, PageMeta, Participant, ParticipantConversation,
+    ParticipantConversationLinks, ParticipantConversationPage, ParticipantPage, TwilioError,
     UpdateParticipantRequest, WebhookEnabled,
 };
 

@@ -180,6 +180,8 @@ sid_types! {
     ParticipantSid => "MB", "ParticipantSid";
     /// The SID of a Role (`RL…`).
     RoleSid => "RL", "RoleSid";
+    /// The SID of a Conversation User (`US…`): a chat participant's user.
+    UserSid => "US", "UserSid";
     /// The SID of an API Key (`SK…`), used as the Basic-auth username with its secret.
     ApiKeySid => "SK", "ApiKeySid";
 }

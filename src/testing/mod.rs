@@ -8,7 +8,9 @@
 //! page); create (201 with a new `MB…` SID, dates and `url`; 409 with 50433 for an identity
 //! already there, 50416 for an address and proxy address already bound; 400 without identity
 //! or address), fetch by SID or identity, update (only the fields sent change; `null` removes
-//! a binding field; `date_updated` moves) and delete (204, then 404). Faults can be scripted
+//! a binding field; `date_updated` moves) and delete (204, then 404); and the conversations a
+//! participant is in (`ParticipantConversations`, by `Identity` or `Address`, from the
+//! conversations it holds). Faults can be scripted
 //! for retry tests; they apply to every operation. Every request is recorded with its method,
 //! headers and body.
 //!
@@ -42,6 +44,7 @@
 //! ```
 
 mod generate;
+mod participant_conversations;
 mod resource;
 
 use std::{
@@ -509,6 +512,13 @@ impl State {
                 &format!("The requested resource {path} was not found"),
             )
         };
+        // ListServiceParticipantConversation (see participant_conversations.rs).
+        if let Some(service) = participant_conversations::parse_path(path) {
+            return match request.method.as_str() {
+                "GET" => self.participant_conversations(service, request),
+                _ => error(405, None, "Method not allowed"),
+            };
+        }
         let Some(route) = parse_path(path) else {
             return not_found();
         };

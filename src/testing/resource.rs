@@ -38,13 +38,17 @@ fn bad_request(message: impl Into<String>) -> Refusal {
     }
 }
 
-/// A `CH…` SID for a conversation the caller named by its unique name.
-pub(super) fn derived_conversation_sid(name: &str) -> ConversationSid {
+/// 32 hexadecimal digits derived from `name` (FNV-1a and its length), for made-up SIDs.
+pub(super) fn derived_digits(name: &str) -> String {
     let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    ConversationSid::new(format!("CH{hash:016x}{:016x}", name.len()))
-        .expect("32 hex digits after CH")
+    format!("{hash:016x}{:016x}", name.len())
+}
+
+/// A `CH…` SID for a conversation the caller named by its unique name.
+pub(super) fn derived_conversation_sid(name: &str) -> ConversationSid {
+    ConversationSid::new(format!("CH{}", derived_digits(name))).expect("32 hex digits after CH")
 }
 
 /// One conversation's participants, in list order.
@@ -78,6 +82,19 @@ impl Conversation {
             created: 0,
             pages: HashMap::new(),
         }
+    }
+
+    /// The conversation's `CH…` SID.
+    pub(super) fn sid(&self) -> &ConversationSid {
+        &self.sid
+    }
+
+    /// The JSON of the first participant for which `wanted` holds.
+    pub(super) fn find_where(&self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
+        self.items
+            .iter()
+            .filter_map(|item| serde_json::from_str::<Value>(item).ok())
+            .find(|participant| wanted(participant))
     }
 
     pub(super) fn len(&self) -> usize {

@@ -18,10 +18,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
 use twilio_conversations::{
     models::{
-        CreateParticipantRequest, MessagingBinding, PageMeta, Participant, ParticipantPage,
-        TwilioError, UpdateParticipantRequest, WebhookEnabled,
+        ConversationState, ConversationTimers, CreateParticipantRequest, MessagingBinding,
+        PageMeta, Participant, ParticipantConversation, ParticipantConversationLinks,
+        ParticipantConversationPage, ParticipantPage, TwilioError, UpdateParticipantRequest,
+        WebhookEnabled,
     },
-    AccountSid, ConversationSid, ParticipantSid, RoleSid, ServiceSid,
+    AccountSid, ConversationSid, ParticipantSid, RoleSid, ServiceSid, UserSid,
 };
 
 /// The files `check-spec` reads.
@@ -74,6 +76,8 @@ impl Report {
 const DOCUMENTED: &str = "documented";
 /// The operation whose 200 example is the docs page's.
 const LIST_OPERATION: &str = "ListServiceConversationParticipant";
+/// The list of the conversations a participant is in.
+const CONVERSATIONS_OPERATION: &str = "ListServiceParticipantConversation";
 
 /// Runs every check.
 pub fn run(inputs: &Inputs) -> Report {
@@ -95,7 +99,7 @@ pub fn run(inputs: &Inputs) -> Report {
     let components = json_schema_components(&doc);
     for example in &examples {
         validate_example(&components, example, &mut report.problems);
-        round_trip(example, &mut report.problems);
+        round_trip(&doc, example, &mut report.problems);
     }
     check_documented(inputs, &examples, &mut report.problems);
     report.schemas = compare_schemas(&doc, &mut report.problems);
@@ -239,6 +243,8 @@ pub struct Example {
 pub enum ExampleKind {
     /// A list's 200 body: `ParticipantPage`.
     Page,
+    /// The participant-conversations list's 200 body: `ParticipantConversationPage`.
+    ConversationPage,
     /// A create, fetch or update body: `Participant`.
     Participant,
     /// An error body: `TwilioError`.
@@ -314,9 +320,24 @@ fn operation_examples(doc: &Value, at: &str, operation: &Value, out: &mut Vec<Ex
                 name: format!("{id} parameter {name} example"),
                 kind,
                 pointer: format!("{at}/parameters/{i}/example"),
-                schema,
+                schema: schema.clone(),
                 value: value.clone(),
             });
+        }
+        let named = parameter.get("examples").and_then(Value::as_object);
+        for (example_name, example) in named.into_iter().flatten() {
+            if let Some(value) = resolve(doc, example).get("value") {
+                out.push(Example {
+                    name: format!("{id} parameter {name} example {example_name:?}"),
+                    kind,
+                    pointer: format!(
+                        "{at}/parameters/{i}/examples/{}/value",
+                        escape(example_name)
+                    ),
+                    schema: schema.clone(),
+                    value: value.clone(),
+                });
+            }
         }
     }
     if let Some(body) = operation.get("requestBody") {
@@ -340,10 +361,11 @@ fn operation_examples(doc: &Value, at: &str, operation: &Value, out: &mut Vec<Ex
             if response.get("$ref").is_some() {
                 continue;
             }
-            let kind = match (id == LIST_OPERATION, status.starts_with('2')) {
-                (true, true) => ExampleKind::Page,
-                (false, true) => ExampleKind::Participant,
+            let kind = match (id, status.starts_with('2')) {
                 (_, false) => ExampleKind::Error,
+                (LIST_OPERATION, true) => ExampleKind::Page,
+                (CONVERSATIONS_OPERATION, true) => ExampleKind::ConversationPage,
+                (_, true) => ExampleKind::Participant,
             };
             let label = format!("{id} response {status}");
             let at = format!("{at}/responses/{}", escape(status));
@@ -479,10 +501,48 @@ fn validate_example(components: &Value, example: &Example, problems: &mut Vec<St
     }
 }
 
+/// `value` without the `null`s of properties its schema declares but does not require: such a
+/// property is an `Option` field skipped when `None`, so `"key": null` and no key are the
+/// same value to it. Undeclared keys (kept by `additionalProperties`) stay as they are.
+fn without_optional_nulls(doc: &Value, schema: &Value, value: &Value) -> Value {
+    let schema = resolve(doc, schema);
+    let parts = schema.get("allOf").and_then(Value::as_array);
+    if let Some([only]) = parts.map(Vec::as_slice) {
+        return without_optional_nulls(doc, only, value);
+    }
+    match value {
+        Value::Object(map) => {
+            let required = string_set(schema.get("required"));
+            let properties = schema.get("properties");
+            let kept = map.iter().filter_map(|(key, item)| {
+                let Some(property) = properties.and_then(|p| p.get(key)) else {
+                    return Some((key.clone(), item.clone()));
+                };
+                if item.is_null() && !required.contains(key) {
+                    return None;
+                }
+                Some((key.clone(), without_optional_nulls(doc, property, item)))
+            });
+            Value::Object(kept.collect())
+        }
+        Value::Array(items) => match schema.get("items") {
+            Some(item_schema) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| without_optional_nulls(doc, item_schema, item))
+                    .collect(),
+            ),
+            None => value.clone(),
+        },
+        _ => value.clone(),
+    }
+}
+
 /// Check 4: decode through the generated type, re-encode, compare.
-fn round_trip(example: &Example, problems: &mut Vec<String>) {
+fn round_trip(doc: &Value, example: &Example, problems: &mut Vec<String>) {
     let encoded = match example.kind {
         ExampleKind::Page => reencode::<ParticipantPage>(&example.value),
+        ExampleKind::ConversationPage => reencode::<ParticipantConversationPage>(&example.value),
         ExampleKind::Participant => reencode::<Participant>(&example.value),
         ExampleKind::Error => reencode::<TwilioError>(&example.value),
         ExampleKind::CreateForm => reencode_form::<CreateParticipantRequest>(&example.value),
@@ -501,7 +561,8 @@ fn round_trip(example: &Example, problems: &mut Vec<String>) {
             }
         )),
         Ok(again) => {
-            for difference in diff(&example.value, &again, "") {
+            let sent = without_optional_nulls(doc, &example.schema, &example.value);
+            for difference in diff(&sent, &again, "") {
                 problems.push(format!("{}: round trip: {difference}", example.name));
             }
         }
@@ -641,6 +702,18 @@ fn rust_schemas() -> BTreeMap<&'static str, Value> {
             root::<UpdateParticipantRequest>(),
         ),
         ("WebhookEnabled", root::<WebhookEnabled>()),
+        (
+            "ParticipantConversationPage",
+            root::<ParticipantConversationPage>(),
+        ),
+        ("ParticipantConversation", root::<ParticipantConversation>()),
+        ("ConversationTimers", root::<ConversationTimers>()),
+        (
+            "ParticipantConversationLinks",
+            root::<ParticipantConversationLinks>(),
+        ),
+        ("ConversationState", root::<ConversationState>()),
+        (UserSid::SCHEMA, root::<UserSid>()),
         (AccountSid::SCHEMA, root::<AccountSid>()),
         (ServiceSid::SCHEMA, root::<ServiceSid>()),
         (ConversationSid::SCHEMA, root::<ConversationSid>()),
@@ -769,75 +842,91 @@ fn compare_schemas(doc: &Value, problems: &mut Vec<String>) -> usize {
             continue;
         };
         compared += 1;
-        let problem = |what: String| format!("schema {name}: {what}");
+        let mut problem = |what: String| problems.push(format!("schema {name}: {what}"));
         if declared.get("type").and_then(Value::as_str) == Some("string") {
-            for rule in ["type", "pattern", "minLength", "maxLength"] {
-                if declared.get(rule) != derived.get(rule) {
-                    problems.push(problem(format!(
-                        "{rule} is {} in the spec but {} in the generated type",
-                        declared.get(rule).unwrap_or(&Value::Null),
-                        derived.get(rule).unwrap_or(&Value::Null)
-                    )));
-                }
-            }
-            continue;
-        }
-        let empty = Map::new();
-        let declared_props = declared
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        let derived_props = derived
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
-        for property in declared_props.keys() {
-            if !derived_props.contains_key(property) {
-                problems.push(problem(format!(
-                    "property {property} is in the spec but not in the generated type"
-                )));
-            }
-        }
-        for (property, derived_schema) in derived_props {
-            let Some(declared_schema) = declared_props.get(property) else {
-                problems.push(problem(format!(
-                    "property {property} is in the generated type but not in the spec"
-                )));
-                continue;
-            };
-            let (want, mut got) = (spec_shape(declared_schema), rust_shape(derived_schema));
-            // An optional property is an `Option` field, which schemars shows as nullable;
-            // nullability is only comparable where the spec requires the key.
-            if !string_set(declared.get("required")).contains(property) {
-                got.nullable = want.nullable;
-            }
-            if want != got {
-                problems.push(problem(format!(
-                    "property {property} is {} in the spec but {} in the generated type",
-                    want.describe(),
-                    got.describe()
-                )));
-            }
-        }
-        // An `Option` field is never `required` in schemars' output; in the spec it is
-        // `required` + `nullable`. So compare the keys that must be present and non-null.
-        let declared_required: BTreeSet<String> = string_set(declared.get("required"))
-            .into_iter()
-            .filter(|p| {
-                !declared_props
-                    .get(p)
-                    .is_some_and(|s| spec_shape(s).nullable)
-            })
-            .collect();
-        let derived_required = string_set(derived.get("required"));
-        if declared_required != derived_required {
-            problems.push(problem(format!(
-                "required non-null properties are {declared_required:?} in the spec but \
-                 {derived_required:?} in the generated type"
-            )));
+            compare_string_rules(declared, derived, &mut problem);
+        } else {
+            compare_properties(declared, derived, &mut problem);
+            compare_required(declared, derived, &mut problem);
         }
     }
     compared
+}
+
+/// A string schema (a SID, an enum): its type, pattern, lengths and values.
+fn compare_string_rules(declared: &Value, derived: &Value, problem: &mut impl FnMut(String)) {
+    for rule in ["type", "pattern", "minLength", "maxLength", "enum"] {
+        if declared.get(rule) != derived.get(rule) {
+            problem(format!(
+                "{rule} is {} in the spec but {} in the generated type",
+                declared.get(rule).unwrap_or(&Value::Null),
+                derived.get(rule).unwrap_or(&Value::Null)
+            ));
+        }
+    }
+}
+
+fn properties(schema: &Value) -> Map<String, Value> {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// An object schema's properties: the same names, each of the same shape.
+fn compare_properties(declared: &Value, derived: &Value, problem: &mut impl FnMut(String)) {
+    let (declared_props, derived_props) = (properties(declared), properties(derived));
+    for property in declared_props.keys() {
+        if !derived_props.contains_key(property) {
+            problem(format!(
+                "property {property} is in the spec but not in the generated type"
+            ));
+        }
+    }
+    let required = string_set(declared.get("required"));
+    for (property, derived_schema) in &derived_props {
+        let Some(declared_schema) = declared_props.get(property) else {
+            problem(format!(
+                "property {property} is in the generated type but not in the spec"
+            ));
+            continue;
+        };
+        let (want, mut got) = (spec_shape(declared_schema), rust_shape(derived_schema));
+        // An optional property is an `Option` field, which schemars shows as nullable;
+        // nullability is only comparable where the spec requires the key.
+        if !required.contains(property) {
+            got.nullable = want.nullable;
+        }
+        if want != got {
+            problem(format!(
+                "property {property} is {} in the spec but {} in the generated type",
+                want.describe(),
+                got.describe()
+            ));
+        }
+    }
+}
+
+/// An `Option` field is never `required` in schemars' output; in the spec it is `required` +
+/// `nullable`. So compare the keys that must be present and non-null.
+fn compare_required(declared: &Value, derived: &Value, problem: &mut impl FnMut(String)) {
+    let declared_props = properties(declared);
+    let declared_required: BTreeSet<String> = string_set(declared.get("required"))
+        .into_iter()
+        .filter(|p| {
+            !declared_props
+                .get(p)
+                .is_some_and(|s| spec_shape(s).nullable)
+        })
+        .collect();
+    let derived_required = string_set(derived.get("required"));
+    if declared_required != derived_required {
+        problem(format!(
+            "required non-null properties are {declared_required:?} in the spec but \
+             {derived_required:?} in the generated type"
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -3,3 +3,4 @@
 pub mod bench;
 pub mod check_spec;
 pub mod readme;
+pub mod spec_drift;

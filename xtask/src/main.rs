@@ -7,13 +7,18 @@ use std::{
     sync::atomic::Ordering,
 };
 
-use xtask::{bench, check_spec, readme};
+use xtask::{bench, check_spec, readme, spec_drift};
 
 const COMMANDS: &str = "\
 Usage: cargo xtask <command>
 
 Commands:
   check-spec   the spec, its documented examples and the generated types agree
+  spec-drift PATH
+               our spec against Twilio's description (twilio-oai
+               spec/json/twilio_conversations_v1.json, downloaded to PATH): one line per
+               difference; exit 0 only when openapi/expected-differences.json explains
+               every one and each of its entries still applies
   check-readme the README's 'Using the crate' program compiles as a new crate
   fuzz         the property tests in release with more cases [--cases N (1000000)]
   bench        stream() vs minimal reqwest + serde_json loops (typed and untyped), the
@@ -75,56 +80,12 @@ fn bench_options(args: &[String]) -> Result<bench::Options, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
-        Some("check-spec") => {
-            let report = check_spec::run(&check_spec::Inputs::for_repo(&workspace_root()));
-            for problem in &report.problems {
-                eprintln!("problem: {problem}");
-            }
-            println!("{}", report.summary());
-            if report.problems.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        Some("check-readme") => match readme::run(&workspace_root()) {
-            Ok(()) => {
-                println!("check-readme: the README program compiles as a new crate");
-                ExitCode::SUCCESS
-            }
-            Err(message) => {
-                eprintln!("check-readme: {message}");
-                ExitCode::FAILURE
-            }
-        },
-        Some("fuzz") => {
-            let cases = match args.get(1..) {
-                Some([flag, n]) if flag == "--cases" => n.clone(),
-                Some([]) | None => "1000000".into(),
-                Some(_) => {
-                    eprintln!("usage: cargo xtask fuzz [--cases N]");
-                    return ExitCode::from(2);
-                }
-            };
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args([
-                    "test",
-                    "--release",
-                    "--package",
-                    "twilio-conversations",
-                    "--features",
-                    "testing",
-                ])
-                .args(["--test", "properties", "--test", "path_segments"])
-                .env("FUZZ_CASES", cases)
-                .status();
-            match status {
-                Ok(status) if status.success() => ExitCode::SUCCESS,
-                _ => ExitCode::FAILURE,
-            }
-        }
+        Some("check-spec") => check_spec(),
+        Some("spec-drift") => spec_drift(rest),
+        Some("check-readme") => check_readme(),
+        Some("fuzz") => fuzz(rest),
         // Timing unoptimized code says nothing: a debug xtask hands over to a release one.
         Some("bench") if cfg!(debug_assertions) => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -132,40 +93,11 @@ fn main() -> ExitCode {
                 .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
                 .args(&args)
                 .status();
-            match status {
-                Ok(status) if status.success() => ExitCode::SUCCESS,
-                _ => ExitCode::FAILURE,
-            }
+            exit_code(status)
         }
-        Some("bench") => match bench_options(&args[1..]) {
-            Ok(options) => {
-                bench::run(&options, &workspace_root());
-                ExitCode::SUCCESS
-            }
-            Err(message) => {
-                eprintln!("{message}\n\n{COMMANDS}");
-                ExitCode::from(2)
-            }
-        },
-        // The benchmark's fake server, in a child process so it is not measured.
-        Some("bench-serve") => match (
-            args.get(1).and_then(|n| n.parse().ok()),
-            args.get(2).and_then(|n| n.parse().ok()),
-        ) {
-            (Some(participants), Some(latency_ms)) => {
-                bench::serve_main(participants, latency_ms);
-                ExitCode::SUCCESS
-            }
-            _ => ExitCode::from(2),
-        },
-        // The child side of the benchmark's memory comparison.
-        Some("bench-probe") => match (args.get(1), args.get(2).and_then(|n| n.parse().ok())) {
-            (Some(base_url), Some(count)) => {
-                bench::probe_main(base_url, count);
-                ExitCode::SUCCESS
-            }
-            _ => ExitCode::from(2),
-        },
+        Some("bench") => bench(rest),
+        Some("bench-serve") => bench_serve(rest),
+        Some("bench-probe") => bench_probe(rest),
         None | Some("help" | "--help" | "-h") => {
             print!("{COMMANDS}");
             ExitCode::SUCCESS
@@ -174,5 +106,128 @@ fn main() -> ExitCode {
             eprintln!("unknown command {other:?}\n\n{COMMANDS}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Success when a child process ran and succeeded.
+fn exit_code(status: std::io::Result<std::process::ExitStatus>) -> ExitCode {
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn check_spec() -> ExitCode {
+    let report = check_spec::run(&check_spec::Inputs::for_repo(&workspace_root()));
+    for problem in &report.problems {
+        eprintln!("problem: {problem}");
+    }
+    println!("{}", report.summary());
+    if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `spec-drift PATH`: 0 when every difference is explained, 1 when not, 2 on bad input.
+fn spec_drift(args: &[String]) -> ExitCode {
+    let [upstream] = args else {
+        eprintln!("usage: cargo xtask spec-drift PATH (Twilio's twilio_conversations_v1.json)");
+        return ExitCode::from(2);
+    };
+    let inputs = spec_drift::Inputs::for_repo(&workspace_root(), PathBuf::from(upstream));
+    match spec_drift::run(&inputs) {
+        Ok(report) => {
+            for line in report.lines() {
+                println!("{line}");
+            }
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(message) => {
+            eprintln!("spec-drift: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check_readme() -> ExitCode {
+    match readme::run(&workspace_root()) {
+        Ok(()) => {
+            println!("check-readme: the README program compiles as a new crate");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("check-readme: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The property tests in release, with `FUZZ_CASES` cases each.
+fn fuzz(args: &[String]) -> ExitCode {
+    let cases = match args {
+        [flag, n] if flag == "--cases" => n.clone(),
+        [] => "1000000".into(),
+        _ => {
+            eprintln!("usage: cargo xtask fuzz [--cases N]");
+            return ExitCode::from(2);
+        }
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args([
+            "test",
+            "--release",
+            "--package",
+            "twilio-conversations",
+            "--features",
+            "testing",
+        ])
+        .args(["--test", "properties", "--test", "path_segments"])
+        .env("FUZZ_CASES", cases)
+        .status();
+    exit_code(status)
+}
+
+fn bench(args: &[String]) -> ExitCode {
+    match bench_options(args) {
+        Ok(options) => {
+            bench::run(&options, &workspace_root());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("{message}\n\n{COMMANDS}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The benchmark's fake server, in a child process so it is not measured.
+fn bench_serve(args: &[String]) -> ExitCode {
+    match (
+        args.first().and_then(|n| n.parse().ok()),
+        args.get(1).and_then(|n| n.parse().ok()),
+    ) {
+        (Some(participants), Some(latency_ms)) => {
+            bench::serve_main(participants, latency_ms);
+            ExitCode::SUCCESS
+        }
+        _ => ExitCode::from(2),
+    }
+}
+
+/// The child side of the benchmark's memory comparison.
+fn bench_probe(args: &[String]) -> ExitCode {
+    match (args.first(), args.get(1).and_then(|n| n.parse().ok())) {
+        (Some(base_url), Some(count)) => {
+            bench::probe_main(base_url, count);
+            ExitCode::SUCCESS
+        }
+        _ => ExitCode::from(2),
     }
 }
