@@ -60,7 +60,7 @@ fn main() {
     // Tolerates states Twilio adds later (see src/conversation_state.rs).
     settings.with_replacement(
         "ConversationState",
-        "crate::models::ConversationState",
+        "crate::conversation_state::ConversationState",
         [TypeImpl::FromStr, TypeImpl::Display].into_iter(),
     );
 
