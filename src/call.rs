@@ -200,6 +200,9 @@ fn unreadable(error: Error, status: Option<u16>, body: &[u8]) -> Mapped {
 fn decode_error(operation: Operation, body: &[u8], error: &serde_json::Error) -> Error {
     match operation {
         Operation::List => models::decode_page(body).err(),
+        Operation::ListParticipantConversations => {
+            models::decode_participant_conversations(body).err()
+        }
         _ => models::decode_participant(body).err(),
     }
     .unwrap_or_else(|| Error::Decode {

@@ -17,6 +17,7 @@ use crate::{
     generated,
     limits::{Budget, ClientStats, Limiter, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS},
     operation::{Exchange, Operation},
+    participant_conversations::{ListParticipantConversations, ParticipantRef},
     participants::ParticipantsHandler,
     path::ConversationId,
     retry::RetryPolicy,
@@ -81,6 +82,16 @@ impl Client {
         conversation: impl Into<ConversationId>,
     ) -> ParticipantsHandler {
         ParticipantsHandler::new(self.clone(), service.clone(), conversation.into())
+    }
+
+    /// The conversations of `service` that a participant is in, by chat identity or
+    /// messaging address; nothing is sent until the request runs.
+    pub fn participant_conversations(
+        &self,
+        service: &ServiceSid,
+        who: ParticipantRef,
+    ) -> ListParticipantConversations {
+        ListParticipantConversations::new(self.clone(), service.clone(), who)
     }
 
     /// Runs one participant operation over many conversations of `service`, at most

@@ -20,6 +20,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use crate::{
     client::Client,
     error::{Error, Result},
+    operation::Deletion,
+    participant_conversations::ParticipantRef,
     participants::ParticipantsHandler,
     path::ConversationId,
     sid::{ConversationSid, ServiceSid},
@@ -117,6 +119,44 @@ impl Fleet {
     pub fn on_progress(mut self, hook: impl Fn(&FleetProgress) + Send + Sync + 'static) -> Self {
         self.progress = Some(Arc::new(hook));
         self
+    }
+
+    /// Removes a participant from every conversation of the service it is in: lists them
+    /// (by identity or address), then deletes each by the participant SID the listing gives
+    /// (no extra fetch). A participant already gone counts as done
+    /// ([`Deletion::AlreadyGone`]), so running it again finishes an interrupted run. The
+    /// whole list is read before the first delete, so deleting does not shift its pages.
+    ///
+    /// ```no_run
+    /// # async fn run(client: twilio_conversations::Client, service: twilio_conversations::ServiceSid)
+    /// # -> twilio_conversations::Result<()> {
+    /// use twilio_conversations::{prelude::*, ParticipantRef};
+    ///
+    /// let mut removals = client
+    ///     .fleet(&service)
+    ///     .remove_everywhere(ParticipantRef::identity("agent-7"))
+    ///     .await?;
+    /// while let Some(done) = removals.next().await {
+    ///     println!("{}: {:?}", done.conversation, done.result);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The listing's error; the deletes' errors come per item.
+    pub async fn remove_everywhere(self, who: ParticipantRef) -> Result<FleetRun<Deletion>> {
+        let found = self
+            .client
+            .participant_conversations(&self.service, who)
+            .list()
+            .await?;
+        Ok(self.run(found, |participants, found| async move {
+            let sid = found.participant_sid.ok_or_else(|| Error::InvalidInput {
+                parameter: "Sid",
+                reason: "the listing gave no participant SID for this conversation".into(),
+            })?;
+            participants.delete(sid).send_unless_gone().await
+        }))
     }
 
     /// Runs `operation` for each item, on the participants of the item's conversation; the

@@ -40,6 +40,7 @@ mod limits;
 pub mod models;
 mod operation;
 mod pagination;
+mod participant_conversations;
 mod participants;
 mod path;
 pub mod prelude;
@@ -62,6 +63,10 @@ pub use limits::{ClientStats, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS};
 pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
 pub use operation::{Creation, Deletion};
 pub use pagination::{Page, PageStream, MAX_EMPTY_PAGES};
+pub use participant_conversations::{
+    ListParticipantConversations, ParticipantConversationStream, ParticipantRef,
+    MAX_CONVERSATIONS_PAGE_SIZE,
+};
 pub use participants::{
     CreateParticipant, DeleteParticipant, ListParticipants, ParticipantStream, ParticipantsHandler,
     UpdateParticipant, MAX_PAGE_SIZE,

@@ -66,6 +66,15 @@ pub fn decode_participant(body: &[u8]) -> Result<Participant> {
     decode(body)
 }
 
+/// Decodes a page of the conversations a participant is in, naming the JSON path of the
+/// first value that does not fit.
+///
+/// # Errors
+/// [`Error::Decode`] with the path (e.g. `conversations[0].conversation_state`).
+pub fn decode_participant_conversations(body: &[u8]) -> Result<ParticipantConversationPage> {
+    decode(body)
+}
+
 fn decode<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| Error::Decode {

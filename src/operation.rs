@@ -4,7 +4,7 @@
 //!
 //! | operation | repeats | a call that failed after an attempt may have been applied |
 //! | --- | --- | --- |
-//! | list, fetch | every retryable failure | the error as it is (reads change nothing) |
+//! | list (participants or a participant's conversations), fetch | every retryable failure | the error as it is (reads change nothing) |
 //! | create | a 429 or a connection never made (nothing processed) | [`Error::OutcomeUnknown`] |
 //! | update | every retryable failure (the same fields set twice) | [`Error::OutcomeUnknown`] |
 //! | delete | every retryable failure | a 404 on the retry is [`Deletion::AlreadyGone`]; otherwise [`Error::OutcomeUnknown`] |
@@ -27,6 +27,8 @@ pub(crate) enum Operation {
     Fetch,
     Update,
     Delete,
+    /// The conversations a participant is in.
+    ListParticipantConversations,
 }
 
 impl Operation {
@@ -38,6 +40,7 @@ impl Operation {
             Operation::Fetch => "fetch",
             Operation::Update => "update",
             Operation::Delete => "delete",
+            Operation::ListParticipantConversations => "list participant conversations",
         }
     }
 

@@ -10,8 +10,8 @@ use std::{
 };
 
 use twilio_conversations::{
-    prelude::*, testing::FakeServer, Client, Creation, Deletion, Error, FleetProgress,
-    ParticipantSid, RetryBudget, RetryPolicy, ServiceSid,
+    models::ConversationState, prelude::*, testing::FakeServer, Client, Creation, Deletion, Error,
+    FleetProgress, ParticipantRef, ParticipantSid, RetryBudget, RetryPolicy, ServiceSid,
 };
 
 const CONVERSATIONS: usize = 40;
@@ -104,6 +104,10 @@ async fn a_job_asked_for_16_at_once_by_a_server_that_takes_4_completes() {
         assert_eq!(left.len(), 2, "{conversation}");
         assert!(left.iter().all(|p| p.sid.as_ref() != Some(sid)));
     }
+    assert!(
+        fake.peak_in_flight() > 4,
+        "the job did ask for more than the server takes"
+    );
     let stats = client.stats();
     assert!(stats.throttled > 0, "the server did push back: {stats:?}");
     assert!(
@@ -265,4 +269,120 @@ async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
         .await;
     assert_eq!(stopped.len(), 4, "items 0..=3 ran, the rest never started");
     assert!(stopped[3].result.is_err());
+}
+
+#[tokio::test]
+async fn a_participant_is_found_everywhere_it_is_and_removed_from_all_of_it() {
+    let fake = fake().await;
+    let client = client(&fake, quick_retries(), RetryBudget::standard());
+    // agent-7 joins the even rooms.
+    let rooms: Vec<String> = (0..CONVERSATIONS).step_by(2).map(room).collect();
+    let joined: Vec<_> = client
+        .fleet(&common::service())
+        .run(rooms.clone(), |participants, _| async move {
+            participants.create().identity("agent-7").await
+        })
+        .collect()
+        .await;
+    assert!(joined.iter().all(|done| done.result.is_ok()));
+
+    let found = client
+        .participant_conversations(&common::service(), ParticipantRef::identity("agent-7"))
+        .page_size(7)
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), rooms.len());
+    for conversation in &found {
+        assert_eq!(
+            conversation.participant_identity.as_deref(),
+            Some("agent-7")
+        );
+        assert_eq!(conversation.conversation_state, ConversationState::Active);
+        assert!(conversation.participant_sid.is_some());
+    }
+    let asked: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/ParticipantConversations"))
+        .map(|r| {
+            (
+                r.query_value("Identity").map(str::to_owned),
+                r.query_value("PageSize").map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(asked.len(), rooms.len().div_ceil(7), "pages of 7");
+    assert!(asked
+        .iter()
+        .all(|(identity, size)| identity.as_deref() == Some("agent-7")
+            && size.as_deref() == Some("7")));
+
+    let removed: Vec<_> = client
+        .fleet(&common::service())
+        .remove_everywhere(ParticipantRef::identity("agent-7"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert_eq!(removed.len(), rooms.len());
+    for done in &removed {
+        assert!(
+            matches!(done.result, Ok(Deletion::Deleted)),
+            "{}: {:?}",
+            done.conversation,
+            done.result
+        );
+    }
+    for room in &rooms {
+        let left = fake.participants(&common::service(), room.as_str());
+        assert!(
+            left.iter()
+                .all(|p| p.identity.as_deref() != Some("agent-7")),
+            "{room}"
+        );
+    }
+    // Nothing left to do: the listing is empty and no delete is sent.
+    let deletes = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    let again: Vec<_> = client
+        .fleet(&common::service())
+        .remove_everywhere(ParticipantRef::identity("agent-7"))
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(again.is_empty());
+    assert_eq!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "DELETE")
+            .count(),
+        deletes
+    );
+}
+
+#[tokio::test]
+async fn looking_for_nobody_is_refused_before_sending() {
+    let fake = fake().await;
+    let client = client(&fake, quick_retries(), RetryBudget::standard());
+    for who in [ParticipantRef::identity(""), ParticipantRef::address("")] {
+        let err = client
+            .participant_conversations(&common::service(), who)
+            .list()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput { .. }), "{err:?}");
+    }
+    let err = client
+        .participant_conversations(&common::service(), ParticipantRef::identity("a"))
+        .page_size(51)
+        .list()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("between 1 and 50"), "{err}");
+    assert!(fake.requests().is_empty());
 }

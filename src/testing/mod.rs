@@ -188,6 +188,7 @@ impl FakeServer {
             latency: Mutex::default(),
             max_in_flight: Mutex::default(),
             in_flight: AtomicUsize::new(0),
+            peak_in_flight: AtomicUsize::new(0),
             outage: Mutex::default(),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
@@ -301,6 +302,11 @@ impl FakeServer {
             .unwrap_or_else(PoisonError::into_inner) = max;
     }
 
+    /// The most requests the fake was answering at once so far.
+    pub fn peak_in_flight(&self) -> usize {
+        self.state.peak_in_flight.load(Ordering::SeqCst)
+    }
+
     /// Answers every request with `status` (and Twilio's error body) for `duration` from
     /// now: an outage.
     pub fn fail_for(&self, duration: Duration, status: u16) {
@@ -356,6 +362,7 @@ struct State {
     /// More requests than this at once are answered 429.
     max_in_flight: Mutex<Option<usize>>,
     in_flight: AtomicUsize,
+    peak_in_flight: AtomicUsize,
     /// Every request is answered with this status until then.
     outage: Mutex<Option<(tokio::time::Instant, u16)>>,
 }
@@ -447,6 +454,7 @@ impl State {
 
         let answering = Answering(&self.in_flight);
         let at_once = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_in_flight.fetch_max(at_once, Ordering::SeqCst);
         let latency = *self.latency.lock().unwrap_or_else(PoisonError::into_inner);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
@@ -494,11 +502,28 @@ impl State {
         Ok(self.route(&recorded))
     }
 
+    /// A conversation by the name it was added under, or by its `CH…` SID (Twilio takes
+    /// either in the path).
     fn conversation(&self, service: &str, conversation: &str) -> Option<Arc<Mutex<Conversation>>> {
-        self.conversations
+        let conversations = self
+            .conversations
             .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&(service.to_owned(), conversation.to_owned()))
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = conversations.get(&(service.to_owned(), conversation.to_owned())) {
+            return Some(found.clone());
+        }
+        conversations
+            .iter()
+            .filter(|((owner, _), _)| owner == service)
+            .map(|(_, found)| found)
+            .find(|found| {
+                found
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .sid()
+                    .as_str()
+                    == conversation
+            })
             .cloned()
     }
 
