@@ -42,6 +42,7 @@ pub mod sid;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transport;
+pub mod webhook;
 
 pub use auth::Credentials;
 pub use client::{

@@ -43,6 +43,7 @@
 
 mod generate;
 mod resource;
+mod webhooks;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -59,6 +60,7 @@ use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, task::JoinSet};
 
 pub use generate::{participants, FAKE_ACCOUNT_SID};
+pub use webhooks::WebhookDelivery;
 
 use crate::{
     auth::Credentials,
@@ -180,6 +182,7 @@ impl FakeServer {
             faults: Mutex::default(),
             requests: Mutex::default(),
             latency: Mutex::default(),
+            webhooks: webhooks::Webhooks::default(),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { state, task })
@@ -322,6 +325,8 @@ struct State {
     requests: Mutex<Vec<RecordedRequest>>,
     /// Added before every answer: a simulated round trip.
     latency: Mutex<Duration>,
+    /// Post-event webhooks (`webhooks.rs`).
+    webhooks: webhooks::Webhooks,
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
@@ -430,7 +435,10 @@ impl State {
         if !authorized {
             return Ok(error(401, Some(20003), "Authenticate"));
         }
-        Ok(self.route(&recorded))
+        // Post-event webhooks (`webhooks.rs`), sent before the answer.
+        let before = self.webhooks.before(self, &recorded);
+        let response = self.route(&recorded);
+        Ok(self.webhooks.after(&recorded, before, response).await)
     }
 
     fn conversation(&self, service: &str, conversation: &str) -> Option<Arc<Mutex<Conversation>>> {
