@@ -7,6 +7,7 @@
 //! ```
 
 mod output;
+mod webhook;
 
 use std::{
     io::{self, IsTerminal},
@@ -122,6 +123,11 @@ enum Command {
         /// Whether the service's webhooks fire for this change.
         #[arg(long, value_name = "true|false")]
         x_twilio_webhook_enabled: Option<bool>,
+    },
+    /// Sign or verify a webhook request's X-Twilio-Signature (token from TWILIO_AUTH_TOKEN).
+    Webhook {
+        #[command(subcommand)]
+        action: webhook::WebhookCommand,
     },
 }
 
@@ -434,6 +440,7 @@ async fn run(command: Command) -> Result<(), Failure> {
             eprintln!("removed {sid}{note}");
             Ok(())
         }
+        Command::Webhook { action } => webhook::run(action),
     }
 }
 
