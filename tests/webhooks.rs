@@ -419,6 +419,34 @@ proptest! {
     }
 
     #[test]
+    fn either_port_form_verifies_the_other(
+        https in any::<bool>(),
+        host in "[a-z]{1,10}(\\.[a-z]{2,3})?",
+        port in 1u16..,
+        path in "(/[a-z0-9]{0,6}){0,3}",
+    ) {
+        let scheme = if https { "https" } else { "http" };
+        let default = if https { 443 } else { 80 };
+        let bare = format!("{scheme}://{host}{path}?a=1");
+        let with_default = format!("{scheme}://{host}:{default}{path}?a=1");
+        let with_port = format!("{scheme}://{host}:{port}{path}?a=1");
+        let params = [("Digits", "1234")];
+        let body = form(&params);
+        // Signed with the default port, called without it; signed without a port, called with any.
+        let signature = sign(&token(), &with_default, &params);
+        let verified = validator().validate(&bare, body.as_bytes(), Some(&signature)).unwrap();
+        prop_assert_eq!(verified.url, with_default);
+        let signature = sign(&token(), &bare, &params);
+        let verified = validator().validate(&with_port, body.as_bytes(), Some(&signature)).unwrap();
+        prop_assert_eq!(&verified.url, &bare);
+        // Never the other scheme's default port.
+        let other = if https { 80 } else { 443 };
+        let signature = sign(&token(), &format!("{scheme}://{host}:{other}{path}?a=1"), &params);
+        let refused = validator().validate(&bare, body.as_bytes(), Some(&signature));
+        prop_assert!(matches!(refused, Err(SignatureError::Mismatch { .. })), "{:?}", refused);
+    }
+
+    #[test]
     fn a_one_byte_change_of_a_json_body_fails(
         body in prop::collection::vec(any::<u8>(), 1..64),
         pick in any::<prop::sample::Index>(),
