@@ -365,6 +365,32 @@ fn get_webhooks_sign_the_url_alone_and_read_the_query() {
     );
 }
 
+#[test]
+fn http_requests_are_checked_at_their_public_url() {
+    let body = form(&PARAMS);
+    let request = |signature: Option<&str>| {
+        let mut builder =
+            http::Request::post("/myapp.php?foo=1&bar=2").header("host", "10.0.0.7:8080");
+        if let Some(signature) = signature {
+            builder = builder.header("X-Twilio-Signature", signature);
+        }
+        builder.body(body.clone().into_bytes()).unwrap()
+    };
+    let signed = request(Some("RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+    let verified = validator()
+        .validate_http("https://mycompany.com/", &signed)
+        .unwrap();
+    assert_eq!(verified.url, URL);
+    assert_eq!(
+        validator().validate_http("https://mycompany.com", &request(None)),
+        Err(SignatureError::MissingSignature)
+    );
+    assert!(matches!(
+        validator().validate_http("http://10.0.0.7:8080", &signed),
+        Err(SignatureError::Mismatch { .. })
+    ));
+}
+
 // Property tests.
 
 /// Distinct names (so no change of a value can leave the set of values as it was), printable
@@ -717,6 +743,10 @@ fn pre_event_answers() {
     assert_eq!(PreEventAnswer::reject_with(422).unwrap().status(), 422);
     assert_eq!(PreEventAnswer::reject_with(500), None);
     assert_eq!(PreEventAnswer::reject_with(200), None);
+    let response = PreEventAnswer::reject_with(409).unwrap().into_response();
+    assert_eq!(response.status(), 409);
+    assert_eq!(*response.body(), "");
+    assert_eq!(PreEventAnswer::allow().into_response().status(), 200);
 }
 
 // The fake's post-event webhooks.

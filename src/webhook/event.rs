@@ -390,4 +390,11 @@ impl PreEventAnswer {
     pub fn body(&self) -> &'static str {
         ""
     }
+
+    /// The answer as an [`http::Response`], for `http`-based servers (hyper, axum).
+    pub fn into_response(self) -> http::Response<&'static str> {
+        let mut response = http::Response::new(self.body());
+        *response.status_mut() = self.status;
+        response
+    }
 }

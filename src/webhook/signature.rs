@@ -232,6 +232,31 @@ impl RequestValidator {
             body,
         })
     }
+
+    /// Checks an [`http::Request`] (as hyper, axum and other `http`-based servers hand it
+    /// over) with its whole body: the URL is `public_origin` (the scheme and host Twilio
+    /// calls, e.g. `https://example.com`, as configured in Twilio: not the address a proxy
+    /// forwarded to) followed by the request's path and query; the signature is its
+    /// `X-Twilio-Signature` header.
+    ///
+    /// # Errors
+    /// As [`RequestValidator::validate`]; a header that is not text counts as missing.
+    pub fn validate_http<B: AsRef<[u8]>>(
+        &self,
+        public_origin: &str,
+        request: &http::Request<B>,
+    ) -> Result<VerifiedRequest, SignatureError> {
+        let path_and_query = request
+            .uri()
+            .path_and_query()
+            .map_or("/", http::uri::PathAndQuery::as_str);
+        let url = format!("{}{path_and_query}", public_origin.trim_end_matches('/'));
+        let signature = request
+            .headers()
+            .get(SIGNATURE_HEADER)
+            .and_then(|value| value.to_str().ok());
+        self.validate(&url, request.body().as_ref(), signature)
+    }
 }
 
 /// The signature of a request to `url` carrying the form fields `params` (none for a GET or
