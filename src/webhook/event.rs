@@ -371,9 +371,10 @@ impl PreEventAnswer {
 
     /// Rejects the action with `status`; `None` unless it is a 4xx status.
     pub fn reject_with(status: u16) -> Option<Self> {
-        (400..500).contains(&status).then(|| Self {
-            status: http::StatusCode::from_u16(status).expect("a 4xx status is valid"),
-        })
+        http::StatusCode::from_u16(status)
+            .ok()
+            .filter(http::StatusCode::is_client_error)
+            .map(|status| Self { status })
     }
 
     /// Whether the action goes ahead.
