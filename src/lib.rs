@@ -49,6 +49,7 @@ pub mod sid;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transport;
+pub mod webhook;
 
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder};

@@ -7,6 +7,7 @@
 //! ```
 
 mod output;
+mod webhook;
 
 use std::{
     io::{self, IsTerminal},
@@ -89,6 +90,11 @@ twilio-participants update --chat-service-sid <IS…> --conversation-sid <CH…|
 twilio-participants remove --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> --sid <MB…> [OPTIONS]
        twilio-participants remove --demo [--sid <MB…>] [OPTIONS]")]
     Remove(RemoveArgs),
+    /// Sign or verify a webhook request's X-Twilio-Signature (token from TWILIO_AUTH_TOKEN).
+    Webhook {
+        #[command(subcommand)]
+        action: webhook::WebhookCommand,
+    },
 }
 
 /// The flags of `list`.
@@ -318,6 +324,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Fetch(args) => fetch(args).await,
         Command::Update(args) => update(args).await,
         Command::Remove(args) => remove(args).await,
+        Command::Webhook { action } => webhook::run(action),
     }
 }
 

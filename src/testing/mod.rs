@@ -46,6 +46,7 @@
 mod generate;
 mod participant_conversations;
 mod resource;
+mod webhooks;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -65,6 +66,7 @@ use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, task::JoinSet};
 
 pub use generate::{participants, FAKE_ACCOUNT_SID};
+pub use webhooks::WebhookDelivery;
 
 use crate::{
     auth::Credentials,
@@ -190,6 +192,7 @@ impl FakeServer {
             in_flight: AtomicUsize::new(0),
             peak_in_flight: AtomicUsize::new(0),
             outage: Mutex::default(),
+            webhooks: webhooks::Webhooks::default(),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { state, task })
@@ -359,6 +362,8 @@ struct State {
     requests: Mutex<Vec<RecordedRequest>>,
     /// Added before every answer: a simulated round trip.
     latency: Mutex<Duration>,
+    /// Post-event webhooks (`webhooks.rs`).
+    webhooks: webhooks::Webhooks,
     /// More requests than this at once are answered 429.
     max_in_flight: Mutex<Option<usize>>,
     in_flight: AtomicUsize,
@@ -499,7 +504,10 @@ impl State {
         if !authorized {
             return Ok(error(401, Some(20003), "Authenticate"));
         }
-        Ok(self.route(&recorded))
+        // Post-event webhooks (`webhooks.rs`), sent before the answer.
+        let before = self.webhooks.before(self, &recorded);
+        let response = self.route(&recorded);
+        Ok(self.webhooks.after(&recorded, before, response).await)
     }
 
     /// A conversation by the name it was added under, or by its `CH…` SID (Twilio takes
