@@ -20,6 +20,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use crate::{
     client::Client,
     error::{Error, Result},
+    models::ParticipantConversation,
     operation::Deletion,
     participant_conversations::ParticipantRef,
     participants::ParticipantsHandler,
@@ -59,6 +60,17 @@ impl InConversation for String {
 impl InConversation for &str {
     fn conversation(&self) -> Option<ConversationId> {
         Some((*self).into())
+    }
+}
+
+impl InConversation for ParticipantConversation {
+    /// The conversation's SID, or its unique name when the SID is missing.
+    fn conversation(&self) -> Option<ConversationId> {
+        match (&self.conversation_sid, &self.conversation_unique_name) {
+            (Some(sid), _) => Some(sid.into()),
+            (None, Some(name)) => Some(name.into()),
+            (None, None) => None,
+        }
     }
 }
 

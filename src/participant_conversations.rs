@@ -20,11 +20,9 @@ use std::sync::Arc;
 use crate::{
     client::Client,
     error::{Error, Result},
-    fleet::InConversation,
     models::ParticipantConversation,
     operation::Operation,
     pagination::{self, FetchPage, Fetched, Page, PageStream, WalkSettings},
-    path::ConversationId,
     sid::ServiceSid,
 };
 
@@ -173,16 +171,5 @@ impl ListParticipantConversations {
                 }))
             })
         })
-    }
-}
-
-impl InConversation for ParticipantConversation {
-    /// The conversation's SID, or its unique name when the SID is missing.
-    fn conversation(&self) -> Option<ConversationId> {
-        match (&self.conversation_sid, &self.conversation_unique_name) {
-            (Some(sid), _) => Some(sid.into()),
-            (None, Some(name)) => Some(name.into()),
-            (None, None) => None,
-        }
     }
 }
