@@ -1,4 +1,4 @@
-//! `cargo xtask spec-drift PATH`: our hand-maintained spec against Twilio's published
+//! `cargo xtask spec-drift [--expected FILE] PATH`: our hand-maintained spec against Twilio's published
 //! description (twilio-oai `spec/json/twilio_conversations_v1.json`, downloaded by the user).
 //!
 //! For every operation of our spec (matched upstream by path and method, its operationId

@@ -10,8 +10,8 @@
 //!
 //! The explanations the fixtures are checked against are the rules of the real
 //! `openapi/expected-differences.json` (its entries of kind `example` pin Twilio's own
-//! examples, which this description does not carry) plus `fixtures/drift-examples.json`, the
-//! entries for this description's examples.
+//! examples, which this description does not carry) plus
+//! `fixtures/drift-explanations/examples.json`, the entries for this description's examples.
 
 use std::{
     path::{Path, PathBuf},
@@ -118,7 +118,8 @@ fn operations(doc: &mut Value) -> impl Iterator<Item = &mut Value> {
 /// Our spec, shaped the way Twilio shapes its description; no example yet.
 fn twilio_style(ours: &Value) -> Value {
     let mut doc = ours.clone();
-    // Prose and examples would be Twilio's own; this description has none but its own.
+    // No prose (spec-drift compares none) and no example: some of ours are Twilio's values,
+    // and `add_examples` writes this description's own.
     strip(&mut doc, &|key, _| {
         ["description", "summary", "example", "examples"].contains(&key)
     });
@@ -210,7 +211,7 @@ const JSON_BODY: &str = "content/application~1json";
 
 /// The examples, every value written here: one both documents carry (our `fetched`, so that
 /// a change to it upstream is reported), a response example and a parameter example that
-/// only this description has (pinned in `fixtures/drift-examples.json`).
+/// only this description has (pinned in `fixtures/drift-explanations/examples.json`).
 fn add_examples(doc: &mut Value, ours: &Value) {
     let fetched = format!("{FETCH}/responses/200/{JSON_BODY}/examples/fetched");
     let shared = ours
@@ -287,7 +288,7 @@ fn files() -> &'static Files {
         let mut expected = read_json(&root().join("openapi/expected-differences.json"));
         let entries = expected["differences"].as_array_mut().unwrap();
         entries.retain(|entry| entry["kind"] != "example");
-        let examples = read_json(&fixtures().join("drift-examples.json"));
+        let examples = read_json(&fixtures().join("drift-explanations/examples.json"));
         entries.extend(examples["differences"].as_array().unwrap().iter().cloned());
         std::fs::write(&files.expected, expected.to_string()).unwrap();
         files
@@ -342,11 +343,27 @@ fn each_change_twilio_makes_is_named() {
         .map(|e| e.unwrap().path())
         .collect();
     paths.sort();
+    let names: Vec<&str> = paths
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_str().unwrap())
+        .collect();
     assert_eq!(
-        paths.len(),
-        10,
-        "fixtures missing from {}",
-        fixtures().display()
+        names,
+        [
+            "conversation-state-added",
+            "create-form-field-added",
+            "example-changed",
+            "explanation-goes-stale",
+            "nullability-changed",
+            "operation-id-changed",
+            "operation-removed",
+            "page-size-maximum-changed",
+            "query-parameter-added",
+            "response-field-added",
+            "response-field-removed",
+            "status-code-added",
+            "webhook-header-enum-value",
+        ]
     );
     let mut failures = Vec::new();
     for path in paths {
@@ -395,7 +412,7 @@ fn by_default_the_repository_explanations_are_read() {
     let path = root().join("openapi/expected-differences.json");
     let pinned = spec_drift::load_expected(&path).unwrap();
     let pinned: Vec<_> = pinned.iter().filter(|e| e.kind == "example").collect();
-    let ours = read_json(&fixtures().join("drift-examples.json"));
+    let ours = read_json(&fixtures().join("drift-explanations/examples.json"));
     let ours = ours["differences"].as_array().unwrap();
     let mut expected: Vec<String> = ours
         .iter()
