@@ -7,7 +7,7 @@ use reqwest::header::HeaderValue;
 
 use crate::{
     auth::Credentials,
-    error::{Error, Result},
+    error::{redact_userinfo, Error, Result},
     limits::{Budget, Limiter},
     retry::RetryPolicy,
 };
@@ -108,20 +108,6 @@ pub(crate) fn checked_base_url(raw: &str) -> Result<String> {
         _ => return Err(bad("must use https")),
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
-}
-
-/// `raw` with everything between `://` and the last `@` of the authority replaced by `***`,
-/// whether or not the rest parses as a URL.
-fn redact_userinfo(raw: &str) -> String {
-    let (scheme, rest) = match raw.find("://") {
-        Some(at) => raw.split_at(at + 3),
-        None => ("", raw),
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}***{}", &rest[at..]),
-        None => raw.to_owned(),
-    }
 }
 
 /// reqwest with rustls on the ring provider and the platform's trust store; no redirects

@@ -274,6 +274,20 @@ impl Error {
     }
 }
 
+/// `raw` with everything between `://` and the last `@` of the authority replaced by `***`,
+/// whether or not the rest parses as a URL.
+pub(crate) fn redact_userinfo(raw: &str) -> String {
+    let (scheme, rest) = match raw.find("://") {
+        Some(at) => raw.split_at(at + 3),
+        None => ("", raw),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => raw.to_owned(),
+    }
+}
+
 /// The root cause of a reqwest error in a few words: the innermost error's text,
 /// e.g. `Connection refused (os error 111)` or `dns error: …`.
 pub(crate) fn root_cause(error: &reqwest::Error) -> String {

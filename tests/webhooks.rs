@@ -320,6 +320,25 @@ fn tampering_is_refused_with_the_reason() {
 }
 
 #[test]
+fn a_webhook_url_with_credentials_never_shows_them() {
+    let url = "https://twilio:hook-s3cret@example.com/hook";
+    let err = validator()
+        .validate(url, b"A=1", Some("RSOYDt4T1cUTdK1PDd93/VVr8B8="))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SignatureError::Mismatch {
+            tried: vec![
+                "https://***@example.com/hook".into(),
+                "https://***@example.com:443/hook".into()
+            ],
+            tokens: 1,
+        }
+    );
+    assert!(!format!("{err} {err:?}").contains("s3cret"));
+}
+
+#[test]
 fn malformed_input_and_token_sets() {
     assert!(matches!(
         validator().validate("mycompany.com/myapp.php", b"", Some("x")),

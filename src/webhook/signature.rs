@@ -6,6 +6,8 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use ring::{digest, hmac, rand::SystemRandom};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::error::redact_userinfo;
+
 /// The query parameter Twilio adds to the URL of a request with a JSON body: the lower-case
 /// hexadecimal SHA-256 of the raw body.
 pub const BODY_SHA256_PARAM: &str = "bodySHA256";
@@ -59,7 +61,8 @@ pub enum SignatureError {
     )]
     Mismatch {
         /// The URL variants the signature was checked against: the URL as given, then with
-        /// its port removed or the scheme's default port added.
+        /// its port removed or the scheme's default port added (user information shown as
+        /// `***`).
         tried: Vec<String>,
         /// How many tokens were tried.
         tokens: usize,
@@ -209,7 +212,8 @@ impl RequestValidator {
         });
         let Some(matched) = matched else {
             return Err(SignatureError::Mismatch {
-                tried: variants,
+                // A webhook URL may carry credentials: they are never shown.
+                tried: variants.iter().map(|url| redact_userinfo(url)).collect(),
                 tokens: self.tokens.len(),
             });
         };
