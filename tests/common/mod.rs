@@ -136,6 +136,8 @@ pub enum Scripted {
     Cut,
     /// Read the whole request, then answer with this status and body.
     Answer(u16, String),
+    /// Read the whole request, then write these bytes as the answer, exactly.
+    Raw(String),
     /// Read the whole request, then hold the connection open without answering.
     Hold,
 }
@@ -195,6 +197,7 @@ pub async fn scripted_server(
                         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
                     )),
+                    Scripted::Raw(reply) => Some(reply),
                     Scripted::Hold => return std::future::pending().await,
                 };
                 if let Some(reply) = reply {
