@@ -219,11 +219,11 @@ async fn stream_prefetches_one_page_and_never_past_the_limit() {
     // While the caller works through page 1, page 2 is asked for, and nothing further.
     take(&mut stream, 100).await;
     assert_eq!(tokens(&fake), [None, page_2.clone()]);
-    // Page 3 is asked for once page 2 is handed over, not before.
-    take(&mut stream, 1).await;
+    // Page 3 is asked for while the caller works through page 2.
+    take(&mut stream, 100).await;
     assert_eq!(tokens(&fake), [None, page_2.clone(), page_3.clone()]);
     let rest: Vec<_> = stream.try_collect().await.unwrap();
-    assert_eq!(rest.len(), 149);
+    assert_eq!(rest.len(), 50);
     assert_eq!(tokens(&fake), [None, page_2, page_3]);
 
     // A limit that one page satisfies: however long the caller takes, page 2 is never asked.

@@ -270,19 +270,22 @@ async fn a_create_times_out_as_unknown_but_an_update_is_retried() {
     assert_eq!(updated.identity.as_deref(), Some("user-7"));
     assert_eq!(seen.lock().unwrap().len(), 2, "an update is repeated");
 
-    // A server that never answers: the attempt timeout fires after sending.
-    let (silent, hold) = silent_server().await;
-    let err = client_with(&silent, fast_retries(3), Duration::from_secs(1))
+    // A server that reads the create and never answers: the attempt timeout fires after
+    // sending, and the create is not sent again.
+    let (base, seen) = scripted_server(vec![Scripted::Hold]).await;
+    let err = client_with(&base, fast_retries(3), Duration::from_secs(1))
         .participants(&service(), CONVERSATION)
         .create()
         .identity("alice")
         .await
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::OutcomeUnknown { attempts: 1, cause, .. } if cause == "the attempt timeout of 1s fired after 1 attempt"),
-        "{err:?}"
+    let (cause, status, sid, attempts) = unknown(&err, "create");
+    assert_eq!((status, sid, attempts), (None, None, 1));
+    assert_eq!(cause, "the attempt timeout of 1s fired after 1 attempt");
+    assert_eq!(
+        requests(&seen),
+        vec![(create_line(), "Identity=alice".to_owned())]
     );
-    hold.abort();
 }
 
 #[tokio::test]
