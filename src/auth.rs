@@ -170,6 +170,56 @@ mod tests {
         assert!(err.to_string().starts_with("invalid AccountSid"), "{err}");
     }
 
+    /// Every pair of credential variables swapped, for each way of setting them: whatever
+    /// comes back (credentials or an error), neither its `Display` nor its `Debug` shows a
+    /// secret, nor more than its first four characters.
+    #[test]
+    fn swapped_variables_never_show_a_secret() {
+        const TOKEN: &str = "f3a9c1d2e4b5a6978877665544332211";
+        const SECRET: &str = "Zq8vN2xLpR5tW7yB1cD3fG6hJ9kM0sAe";
+        let sets: [&[(&str, &str)]; 3] = [
+            &[("TWILIO_ACCOUNT_SID", AC), ("TWILIO_AUTH_TOKEN", TOKEN)],
+            &[
+                ("TWILIO_ACCOUNT_SID", AC),
+                ("TWILIO_API_KEY", SK),
+                ("TWILIO_API_SECRET", SECRET),
+            ],
+            &[
+                ("TWILIO_ACCOUNT_SID", AC),
+                ("TWILIO_AUTH_TOKEN", TOKEN),
+                ("TWILIO_API_KEY", SK),
+                ("TWILIO_API_SECRET", SECRET),
+            ],
+        ];
+        let mut swaps = 0;
+        for set in sets {
+            for i in 0..set.len() {
+                for j in i + 1..set.len() {
+                    let mut vars = set.to_vec();
+                    let (a, b) = (vars[i].1, vars[j].1);
+                    vars[i].1 = b;
+                    vars[j].1 = a;
+                    let shown = match lookup(&vars) {
+                        Ok(creds) => format!("{creds:?}"),
+                        Err(err) => format!("{err} {err:?}"),
+                    };
+                    for secret in [TOKEN, SECRET] {
+                        assert!(!shown.contains(&secret[..5]), "{vars:?}: {shown}");
+                    }
+                    swaps += 1;
+                }
+            }
+        }
+        assert_eq!(swaps, 1 + 3 + 6);
+        // The swap that puts the token in the SID variable is refused, naming the variable's
+        // kind, the first four characters and the length.
+        let err = lookup(&[("TWILIO_ACCOUNT_SID", TOKEN), ("TWILIO_AUTH_TOKEN", AC)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid AccountSid (starting \"f3a9\", 32 characters): expected 34 characters, found 32"
+        );
+    }
+
     #[test]
     fn debug_hides_the_secret() {
         let creds = lookup(&[("TWILIO_ACCOUNT_SID", AC), ("TWILIO_AUTH_TOKEN", "s3cr3t")]).unwrap();

@@ -7,7 +7,7 @@
 //!
 //! A walk always makes progress or stops with [`Error::Pagination`]: a link to a page token
 //! already followed, a `Page` number not beyond the last page received (a link back to page
-//! 0 included), a page whose items repeat an earlier page's, or more than
+//! 0 included), a page with an item already yielded (or one item twice), or more than
 //! [`MAX_EMPTY_PAGES`] empty pages in a row that still name a next page.
 //!
 //! The stream needs a Tokio runtime, as reqwest does. The next page's request is started as
@@ -49,30 +49,19 @@ pub(crate) struct PageQuery {
     pub(crate) page_token: Option<String>,
 }
 
-/// One page as a list returns it: its items, its meta, and a fingerprint of its items
-/// (their first and last keys) to notice a page served twice.
+/// One page as a list returns it: its items, its meta, and each item's key hashed, to
+/// notice an item served twice.
 pub(crate) struct Fetched<T> {
     pub(crate) items: Vec<T>,
     pub(crate) meta: PageMeta,
-    pub(crate) fingerprint: Option<u64>,
+    pub(crate) keys: Vec<u64>,
 }
 
 impl<T> Fetched<T> {
-    /// A page of `items`, fingerprinted by `key` (an item's SID).
+    /// A page of `items`, each known by `key` (its SID).
     pub(crate) fn new<K: Hash>(items: Vec<T>, meta: PageMeta, key: impl Fn(&T) -> K) -> Self {
-        let fingerprint = match (items.first(), items.last()) {
-            (Some(first), Some(last)) => {
-                let mut hasher = DefaultHasher::new();
-                (key(first), key(last), items.len()).hash(&mut hasher);
-                Some(hasher.finish())
-            }
-            _ => None,
-        };
-        Self {
-            items,
-            meta,
-            fingerprint,
-        }
+        let keys = items.iter().map(|item| hash(&key(item))).collect();
+        Self { items, meta, keys }
     }
 }
 
@@ -164,8 +153,8 @@ struct Walk<T> {
     remaining: Option<u64>,
     /// Every page token followed so far, hashed, so a walk over millions of items stays small.
     tokens: HashSet<u64>,
-    /// The fingerprints of the pages received.
-    fingerprints: HashSet<u64>,
+    /// Every item yielded so far, its key hashed (8 bytes an item).
+    yielded: HashSet<u64>,
     /// The `Page` number of the last page received.
     last_page: Option<u64>,
     /// Empty pages in a row that named a next page.
@@ -181,7 +170,7 @@ impl<T> Clone for Walk<T> {
             page_size: self.page_size,
             remaining: self.remaining,
             tokens: self.tokens.clone(),
-            fingerprints: self.fingerprints.clone(),
+            yielded: self.yielded.clone(),
             last_page: self.last_page,
             empty_in_a_row: self.empty_in_a_row,
             next: self.next.clone(),
@@ -241,7 +230,7 @@ impl<T: Send + 'static> Walk<T> {
             page_size,
             remaining: settings.limit,
             tokens: HashSet::new(),
-            fingerprints: HashSet::new(),
+            yielded: HashSet::new(),
             last_page: None,
             empty_in_a_row: 0,
             next: Next::End,
@@ -283,25 +272,28 @@ impl<T: Send + 'static> Walk<T> {
         let Fetched {
             mut items,
             meta,
-            fingerprint,
+            mut keys,
         } = page;
         if let Some(token) = &query.page_token {
             self.tokens.insert(hash(token));
         }
         self.last_page = Some(meta.page.max(query.page.unwrap_or(0)));
-        let repeated = fingerprint.is_some_and(|print| !self.fingerprints.insert(print));
-        if repeated {
-            // Yield nothing from a page served before.
+        if let Some(remaining) = self.remaining {
+            let keep = usize::try_from(remaining).unwrap_or(usize::MAX);
+            items.truncate(keep);
+            keys.truncate(keep);
+        }
+        if keys.into_iter().any(|key| !self.yielded.insert(key)) {
+            // Yield nothing from a page that repeats an item.
             items.clear();
             self.next = Next::Broken(
-                "the server sent a page whose participants an earlier page already held; \
-                 stopping instead of repeating them"
+                "the server sent a participant it had already sent; stopping instead of \
+                 repeating it"
                     .into(),
             );
             return (items, meta);
         }
         if let Some(remaining) = self.remaining.as_mut() {
-            items.truncate(usize::try_from(*remaining).unwrap_or(usize::MAX));
             *remaining -= items.len() as u64;
         }
         self.empty_in_a_row = if items.is_empty() {
@@ -359,9 +351,9 @@ impl<T: Send + 'static> Walk<T> {
     }
 }
 
-fn hash(token: &str) -> u64 {
+fn hash(value: &(impl Hash + ?Sized)) -> u64 {
     let mut hasher = DefaultHasher::new();
-    token.hash(&mut hasher);
+    value.hash(&mut hasher);
     hasher.finish()
 }
 

@@ -13,15 +13,37 @@ use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 pub const SID_LEN: usize = 34;
 
 /// Why a string is not a valid SID of the expected kind.
+///
+/// The rejected input is never kept whole: it may be a secret put in the wrong place (an auth
+/// token in `TWILIO_ACCOUNT_SID`), so only its first few characters and its length are shown,
+/// in `Display` and `Debug` alike.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {kind} {value:?}: {problem}")]
+#[error("invalid {kind} (starting {start:?}, {length} characters): {problem}")]
 pub struct InvalidSid {
     /// The kind of SID that was expected, e.g. `ChatServiceSid`.
     pub kind: &'static str,
-    /// The rejected input, shortened to at most 40 characters.
-    pub value: String,
+    /// The first characters of the rejected input: at most [`InvalidSid::SHOWN`], and never more
+    /// than half of it.
+    pub start: String,
+    /// The length of the rejected input, in characters.
+    pub length: usize,
     /// What is wrong with it.
     pub problem: SidProblem,
+}
+
+impl InvalidSid {
+    /// The most characters of a rejected input an `InvalidSid` keeps.
+    pub const SHOWN: usize = 4;
+
+    fn new(kind: &'static str, value: &str, problem: SidProblem) -> Self {
+        let length = value.chars().count();
+        Self {
+            kind,
+            start: value.chars().take(Self::SHOWN.min(length / 2)).collect(),
+            length,
+            problem,
+        }
+    }
 }
 
 /// What is wrong with a rejected SID.
@@ -44,11 +66,7 @@ pub enum SidProblem {
 
 /// Checks `value` against `^{prefix}[0-9a-fA-F]{32}$`.
 fn check(kind: &'static str, prefix: &'static str, value: &str) -> Result<(), InvalidSid> {
-    let fail = |problem| InvalidSid {
-        kind,
-        value: value.chars().take(40).collect(),
-        problem,
-    };
+    let fail = |problem| InvalidSid::new(kind, value, problem);
     let bytes = value.as_bytes();
     if bytes.len() != SID_LEN && value.chars().count() != SID_LEN {
         return Err(fail(SidProblem::Length(value.chars().count())));
@@ -239,8 +257,39 @@ mod tests {
         assert_eq!(hex.problem, SidProblem::NotHex { position: 33 });
         assert_eq!(
             hex.to_string(),
-            "invalid ChatServiceSid \"IS0123456789abcdef0123456789abcdeg\": \
+            "invalid ChatServiceSid (starting \"IS01\", 34 characters): \
              character 33 is not a hexadecimal digit"
+        );
+        assert_eq!(
+            prefix.to_string(),
+            "invalid ChatServiceSid (starting \"CH01\", 34 characters): \
+             expected the prefix `IS`"
+        );
+    }
+
+    #[test]
+    fn shows_at_most_four_characters_and_never_half() {
+        let shown = |value: &str| {
+            let err = value.parse::<AccountSid>().unwrap_err();
+            assert_eq!(err.length, value.chars().count());
+            err.start
+        };
+        assert_eq!(shown("0123456789abcdef0123456789abcdef"), "0123");
+        assert_eq!(shown("abcdefg"), "abc");
+        assert_eq!(shown("ab"), "a");
+        assert_eq!(shown("a"), "");
+        assert_eq!(shown(""), "");
+        assert_eq!(shown("éèêëàâ"), "éèê");
+        let err = "0123456789abcdef0123456789abcdef"
+            .parse::<AccountSid>()
+            .unwrap_err();
+        for shown in [err.to_string(), format!("{err:?}")] {
+            assert!(!shown.contains("01234"), "{shown}");
+        }
+        assert_eq!(
+            err.to_string(),
+            "invalid AccountSid (starting \"0123\", 32 characters): \
+             expected 34 characters, found 32"
         );
     }
 

@@ -25,7 +25,7 @@ fn client_for(fake: &FakeServer, retry: RetryPolicy) -> Client {
     Client::builder()
         .base_url(fake.base_url())
         .credentials(fake.credentials())
-        .timeout(Duration::from_millis(500))
+        .timeout(Duration::from_secs(10))
         .retry_policy(retry)
         .build()
         .unwrap()
@@ -53,6 +53,11 @@ async fn serves_generated_participants_in_pages() {
             )
         })
         .collect();
+    // The credentials were sent and matched, and the record does not keep them.
+    for request in &requests {
+        assert!(request.has_credentials && request.authorized);
+        assert_eq!(request.header("authorization"), Some("[REDACTED]"));
+    }
     // No page size set: Twilio's largest page, so 120 participants take 2 round trips, not 3.
     assert_eq!(
         queries,
@@ -180,6 +185,27 @@ async fn faults_beyond_the_retry_budget_surface_with_the_attempt_count() {
     assert_eq!(fake.requests().len(), 3);
 }
 
+/// The `PageToken` of each request the fake received, in order.
+fn tokens(fake: &FakeServer) -> Vec<Option<String>> {
+    fake.requests()
+        .iter()
+        .map(|r| r.query_value("PageToken").map(str::to_owned))
+        .collect()
+}
+
+/// Takes `n` participants from `stream`, letting the runtime run between them (the caller's
+/// polls are what move the page fetched ahead).
+async fn take<S>(stream: &mut S, n: usize)
+where
+    S: futures_util::Stream<Item = twilio_conversations::Result<twilio_conversations::Participant>>
+        + Unpin,
+{
+    for _ in 0..n {
+        stream.try_next().await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
 #[tokio::test]
 async fn stream_prefetches_one_page_and_never_past_the_limit() {
     let fake = fake_with(250).await;
@@ -188,28 +214,29 @@ async fn stream_prefetches_one_page_and_never_past_the_limit() {
         .participants(&common::service(), common::CONVERSATION)
         .page_size(100)
         .stream();
-    for _ in 0..100 {
-        stream.try_next().await.unwrap().unwrap();
-    }
-    let seen = fake.requests().len();
-    assert!(seen <= 2, "at most one page ahead, saw {seen} requests");
+    let page_2 = Some("PT00000064".to_owned());
+    let page_3 = Some("PT000000c8".to_owned());
+    // While the caller works through page 1, page 2 is asked for, and nothing further.
+    take(&mut stream, 100).await;
+    assert_eq!(tokens(&fake), [None, page_2.clone()]);
+    // Page 3 is asked for while the caller works through page 2.
+    take(&mut stream, 100).await;
+    assert_eq!(tokens(&fake), [None, page_2.clone(), page_3.clone()]);
     let rest: Vec<_> = stream.try_collect().await.unwrap();
-    assert_eq!(rest.len(), 150);
-    assert_eq!(fake.requests().len(), 3);
+    assert_eq!(rest.len(), 50);
+    assert_eq!(tokens(&fake), [None, page_2, page_3]);
 
-    // A limit that one page satisfies: the second page is never requested.
+    // A limit that one page satisfies: however long the caller takes, page 2 is never asked.
     let fake = fake_with(250).await;
     let client = client_for(&fake, RetryPolicy::none());
-    let got = client
+    let mut stream = client
         .participants(&common::service(), common::CONVERSATION)
         .page_size(100)
         .limit(100)
-        .list()
-        .await
-        .unwrap();
-    assert_eq!(got.len(), 100);
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(fake.requests().len(), 1);
+        .stream();
+    take(&mut stream, 100).await;
+    assert!(stream.try_next().await.unwrap().is_none());
+    assert_eq!(tokens(&fake), [None]);
 }
 
 #[test]
@@ -292,8 +319,8 @@ async fn a_caller_slower_than_the_timeout_does_not_time_out_the_prefetched_page(
     let client = Client::builder()
         .base_url(fake.base_url())
         .credentials(fake.credentials())
-        .timeout(Duration::from_millis(200))
-        .call_timeout(Duration::from_millis(400))
+        .timeout(Duration::from_secs(1))
+        .call_timeout(Duration::from_secs(2))
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
@@ -304,7 +331,13 @@ async fn a_caller_slower_than_the_timeout_does_not_time_out_the_prefetched_page(
     stream.try_next().await.unwrap().unwrap();
     // The caller works on participant 1 for longer than both timeouts, not polling; the
     // request for page 2 is already under way.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let rest: Vec<_> = stream.try_collect().await.unwrap();
-    assert_eq!(rest.len(), 3);
+    let expected = testing::participants(&common::service(), &conversation(), 4, 42);
+    assert_eq!(rest, expected[1..]);
+    // Page 2: the request fetched ahead (perhaps timed out while the caller was away) and at
+    // most one more, with the policy's single attempt, once the caller needed it.
+    let page_2 = tokens(&fake).into_iter().filter(Option::is_some).count();
+    assert!((1..=2).contains(&page_2), "{:?}", tokens(&fake));
+    assert_eq!(fake.requests().len(), 1 + page_2);
 }

@@ -410,3 +410,178 @@ async fn repeated_page_token_is_an_error_not_a_loop() {
         "the stream ends after an error"
     );
 }
+
+/// Streams every participant the server gives, up to the first error: the SIDs yielded, and
+/// the error (or `None` when the stream ended).
+async fn walk(base: &str, page_size: Option<u32>) -> (Vec<String>, Option<Error>) {
+    let participants = client(base).participants(&service(), CONVERSATION);
+    let mut stream = match page_size {
+        Some(size) => participants.page_size(size).stream(),
+        None => participants.stream(),
+    };
+    let mut seen = Vec::new();
+    loop {
+        match stream.try_next().await {
+            Ok(Some(p)) => seen.push(p),
+            Ok(None) => return (sids(&seen), None),
+            Err(err) => {
+                assert!(
+                    stream.try_next().await.unwrap().is_none(),
+                    "the stream ends after an error"
+                );
+                return (sids(&seen), Some(err));
+            }
+        }
+    }
+}
+
+const TWILIO: &str = "https://conversations.twilio.com";
+
+/// The request line of a GET of the participants with `query`.
+fn get(query: &str) -> String {
+    format!("GET {PATH}?{query} HTTP/1.1")
+}
+
+fn lines(seen: &std::sync::Mutex<Vec<(String, String)>>) -> Vec<String> {
+    seen.lock()
+        .unwrap()
+        .iter()
+        .map(|(line, _)| line.clone())
+        .collect()
+}
+
+fn pagination_error(err: Option<Error>) -> String {
+    match err {
+        Some(Error::Pagination(why)) => why,
+        other => panic!("expected a pagination error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_chain_of_empty_pages_stops_after_max_empty_pages() {
+    use twilio_conversations::MAX_EMPTY_PAGES;
+    // Endless empty pages, each naming a new token and a later page.
+    let script = (0..20u64)
+        .map(|n| {
+            let next = next_url(TWILIO, 50, n + 1, &format!("PT{}", n + 1));
+            Scripted::Answer(200, page(0..0, n, 50, Some(next)).to_string())
+        })
+        .collect();
+    let (base, seen) = scripted_server(script).await;
+    let (yielded, err) = walk(&base, Some(50)).await;
+    assert!(yielded.is_empty());
+    assert_eq!(
+        pagination_error(err),
+        format!(
+            "{} empty pages in a row still name a next page; stopping",
+            MAX_EMPTY_PAGES + 1
+        )
+    );
+    let mut expected = vec![get("PageSize=50")];
+    expected.extend(
+        (1..=MAX_EMPTY_PAGES).map(|n| get(&format!("Page={n}&PageSize=50&PageToken=PT{n}"))),
+    );
+    assert_eq!(lines(&seen), expected);
+}
+
+#[tokio::test]
+async fn a_link_back_to_page_0_after_the_first_page_stops_without_repeats() {
+    let back = format!("{TWILIO}{PATH}?Page=0&PageSize=3&PageToken=PTnew");
+    let (base, seen) = scripted_server(vec![
+        Scripted::Answer(
+            200,
+            page(0..3, 0, 3, Some(next_url(TWILIO, 3, 1, "PT1"))).to_string(),
+        ),
+        Scripted::Answer(200, page(3..6, 1, 3, Some(back.clone())).to_string()),
+        Scripted::Answer(200, page(0..3, 0, 3, None).to_string()),
+    ])
+    .await;
+    let (yielded, err) = walk(&base, Some(3)).await;
+    assert_eq!(yielded, expected_sids(0..6));
+    assert_eq!(
+        pagination_error(err),
+        format!("next_page_url {back:?} names a page already received; stopping instead of repeating it")
+    );
+    assert_eq!(
+        lines(&seen),
+        [get("PageSize=3"), get("Page=1&PageSize=3&PageToken=PT1")]
+    );
+}
+
+#[tokio::test]
+async fn a_page_served_again_under_a_new_token_stops_without_repeats() {
+    let (base, seen) = scripted_server(vec![
+        Scripted::Answer(
+            200,
+            page(0..3, 0, 3, Some(next_url(TWILIO, 3, 1, "PT1"))).to_string(),
+        ),
+        Scripted::Answer(
+            200,
+            page(3..6, 1, 3, Some(next_url(TWILIO, 3, 2, "PT2"))).to_string(),
+        ),
+        Scripted::Answer(
+            200,
+            page(3..6, 2, 3, Some(next_url(TWILIO, 3, 3, "PT3"))).to_string(),
+        ),
+        Scripted::Answer(200, page(6..7, 3, 3, None).to_string()),
+    ])
+    .await;
+    let (yielded, err) = walk(&base, Some(3)).await;
+    assert_eq!(yielded, expected_sids(0..6));
+    assert_eq!(
+        pagination_error(err),
+        "the server sent a participant it had already sent; stopping instead of repeating it"
+    );
+    assert_eq!(lines(&seen).len(), 3);
+}
+
+#[tokio::test]
+async fn the_callers_page_size_is_kept_and_the_servers_is_range_checked() {
+    // The caller asked for 3; the links offer 50: the caller's size is asked every time.
+    let (base, seen) = scripted_server(vec![
+        Scripted::Answer(
+            200,
+            page(0..3, 0, 3, Some(next_url(TWILIO, 50, 1, "PT1"))).to_string(),
+        ),
+        Scripted::Answer(200, page(3..5, 1, 3, None).to_string()),
+    ])
+    .await;
+    let (yielded, err) = walk(&base, Some(3)).await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(yielded, expected_sids(0..5));
+    assert_eq!(
+        lines(&seen),
+        [get("PageSize=3"), get("Page=1&PageSize=3&PageToken=PT1")]
+    );
+
+    // No size from the caller: a link's size within 1..=100 is followed, one outside is not
+    // (the list's largest is asked instead).
+    let (base, seen) = scripted_server(vec![
+        Scripted::Answer(
+            200,
+            page(0..3, 0, 3, Some(next_url(TWILIO, 20, 1, "PT1"))).to_string(),
+        ),
+        Scripted::Answer(
+            200,
+            page(3..5, 1, 20, Some(next_url(TWILIO, 1000, 2, "PT2"))).to_string(),
+        ),
+        Scripted::Answer(
+            200,
+            page(5..6, 2, 100, Some(next_url(TWILIO, 0, 3, "PT3"))).to_string(),
+        ),
+        Scripted::Answer(200, page(6..7, 3, 100, None).to_string()),
+    ])
+    .await;
+    let (yielded, err) = walk(&base, None).await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(yielded, expected_sids(0..7));
+    assert_eq!(
+        lines(&seen),
+        [
+            get("PageSize=100"),
+            get("Page=1&PageSize=20&PageToken=PT1"),
+            get("Page=2&PageSize=100&PageToken=PT2"),
+            get("Page=3&PageSize=100&PageToken=PT3"),
+        ]
+    );
+}

@@ -1,11 +1,13 @@
-//! Property tests: SID parsing agrees with the spec's pattern, and no input makes the page
-//! decoder panic. This is the bounded fuzz run CI does (set `FUZZ_CASES` for a longer one).
+//! Property tests: SID parsing agrees with the spec's pattern, no input makes the page
+//! decoder panic, and any sequence of server pages is walked to an end or an error within a
+//! bound, never yielding a participant twice. This is the bounded fuzz run CI does (set
+//! `FUZZ_CASES` for a longer one).
 
 mod common;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use twilio_conversations::{models::decode_page, Error, ServiceSid};
+use twilio_conversations::{models::decode_page, Error, ServiceSid, MAX_EMPTY_PAGES};
 
 /// `^IS[0-9a-fA-F]{32}$`, written independently of `src/sid.rs`.
 fn matches_pattern(s: &str) -> bool {
@@ -114,5 +116,77 @@ proptest! {
             }
             Err(other) => prop_assert!(false, "unexpected error {other:?}"),
         }
+    }
+}
+
+/// A `next_page_url` as a server might send it: a token and a page number, a page number
+/// alone, a token alone, or none.
+fn next_link() -> impl Strategy<Value = Option<String>> {
+    let host = "https://conversations.twilio.com";
+    prop_oneof![
+        1 => Just(None),
+        4 => (0u64..6, 0u64..6).prop_map(move |(page, token)| {
+            Some(common::next_url(host, 3, page, &format!("PT{token}")))
+        }),
+        1 => (0u64..6).prop_map(move |page| Some(format!("{host}{}?Page={page}", common::PATH))),
+        1 => (0u64..6).prop_map(move |token| {
+            Some(format!("{host}{}?PageToken=PT{token}", common::PATH))
+        }),
+    ]
+}
+
+/// A page as a server might send it: up to four participants out of eight (so pages
+/// overlap and repeat), any page number, any link.
+fn server_page() -> impl Strategy<Value = String> {
+    (prop::collection::vec(0usize..8, 0..4), 0u64..6, next_link()).prop_map(
+        |(items, number, next)| {
+            let mut body = common::page(0..0, number, 3, next);
+            body["participants"] =
+                Value::Array(items.into_iter().map(common::participant).collect());
+            body.to_string()
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(common::cases(64))]
+
+    /// The server answers request `n` with page `n` (and the last page ever after): the walk
+    /// ends or stops with `Error::Pagination` within the pages plus the empty-page bound,
+    /// and no SID comes twice.
+    #[test]
+    fn any_sequence_of_pages_ends_or_errors_within_a_bound(
+        pages in prop::collection::vec(server_page(), 1..8),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let script = pages.iter().map(|body| common::Scripted::Answer(200, body.clone())).collect();
+        let (yielded, requests, outcome) = runtime.block_on(async {
+            let (base, seen) = common::scripted_server(script).await;
+            let mut stream = common::client(&base)
+                .participants(&common::service(), common::CONVERSATION)
+                .stream();
+            let mut yielded = Vec::new();
+            let outcome = loop {
+                match futures_util::TryStreamExt::try_next(&mut stream).await {
+                    Ok(Some(participant)) => yielded.push(participant.sid.unwrap().to_string()),
+                    Ok(None) => break None,
+                    Err(err) => break Some(err),
+                }
+            };
+            let requests = seen.lock().unwrap().len();
+            (yielded, requests, outcome)
+        });
+        if let Some(err) = &outcome {
+            prop_assert!(matches!(err, Error::Pagination(_)), "{err:?}");
+        }
+        let bound = pages.len() + MAX_EMPTY_PAGES as usize + 1;
+        prop_assert!(requests <= bound, "{requests} requests for {} pages", pages.len());
+        let mut unique = yielded.clone();
+        unique.sort();
+        unique.dedup();
+        prop_assert_eq!(unique.len(), yielded.len(), "{:?}", yielded);
     }
 }

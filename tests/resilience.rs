@@ -168,6 +168,142 @@ async fn a_stream_retries_the_failed_page_only() {
 }
 
 #[tokio::test]
+async fn a_retry_after_beyond_the_call_deadline_returns_the_429_at_once() {
+    let (base, seen) = scripted_server(vec![Scripted::Raw(format!(
+        "HTTP/1.1 429 Too Many Requests\r\ncontent-type: application/json\r\n\
+         retry-after: 20\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+        error_body(429, 20429, "Too Many Requests").len(),
+        error_body(429, 20429, "Too Many Requests"),
+    ))])
+    .await;
+    // The wait (20 s) is within what the policy obeys (30 s) but beyond the call deadline
+    // (15 s): waiting could only end in a timeout, so the 429 comes back at once.
+    let client = Client::builder()
+        .credentials(credentials())
+        .base_url(&base)
+        .call_timeout(Duration::from_secs(15))
+        .retry_policy(fast_retries(3).max_retry_after(Duration::from_secs(30)))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = list(&client).await.unwrap_err();
+    let took = started.elapsed();
+    let Error::Api(api) = &err else {
+        panic!("expected the 429, got {err:?}")
+    };
+    assert_eq!(
+        (api.status, api.code, api.retry_after, api.attempts),
+        (429, Some(20429), Some(Duration::from_secs(20)), 1)
+    );
+    assert!(err.is_retryable());
+    // Far from the 15 s deadline (a margin no loaded machine misses).
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_page_fetched_ahead_that_failed_is_asked_again_when_needed() {
+    let (base, seen) = scripted_server(vec![
+        Scripted::Answer(
+            200,
+            page(
+                0..3,
+                0,
+                3,
+                Some(next_url("https://conversations.twilio.com", 3, 1, "PT3")),
+            )
+            .to_string(),
+        ),
+        // The one attempt made ahead meets a 503 ...
+        Scripted::Answer(503, error_body(503, 20503, "Service unavailable")),
+        // ... and the page is asked again, with the policy, once the caller needs it.
+        Scripted::Answer(200, page(3..5, 1, 3, None).to_string()),
+    ])
+    .await;
+    let got: Vec<_> = client(&base)
+        .participants(&service(), CONVERSATION)
+        .page_size(3)
+        .stream()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(sids(&got), expected_sids(0..5));
+    let lines: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(l, _)| l.clone())
+        .collect();
+    let next = format!("GET {PATH}?Page=1&PageSize=3&PageToken=PT3 HTTP/1.1");
+    assert_eq!(
+        lines,
+        [
+            format!("GET {PATH}?PageSize=3 HTTP/1.1"),
+            next.clone(),
+            next
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_caller_slower_than_the_attempt_timeout_gets_every_page_within_the_requests_allowed() {
+    let server = MockServer::start_async().await;
+    let base = server.base_url();
+    let mut mocks = Vec::new();
+    for index in 0..3usize {
+        let start = index * 2;
+        let next =
+            (index < 2).then(|| next_url(&base, 2, index as u64 + 1, &format!("PT{}", start + 2)));
+        let body = page(start..start + 2, index as u64, 2, next).to_string();
+        mocks.push(
+            server
+                .mock_async(|when, then| {
+                    if index == 0 {
+                        when.path(PATH).query_param_missing("PageToken");
+                    } else {
+                        when.path(PATH)
+                            .query_param("PageToken", format!("PT{start}"));
+                    }
+                    then.status(200).body(body);
+                })
+                .await,
+        );
+    }
+    // Each page is held for 1.5 s, longer than an attempt (1 s); the whole walk takes longer
+    // than one call deadline (2 s), which each page's request has to itself.
+    let retry = fast_retries(3);
+    let attempts = retry.retries() as usize + 1;
+    let client = Client::builder()
+        .credentials(credentials())
+        .base_url(&base)
+        .timeout(Duration::from_secs(1))
+        .call_timeout(Duration::from_secs(2))
+        .retry_policy(retry)
+        .build()
+        .unwrap();
+    let mut stream = client
+        .participants(&service(), CONVERSATION)
+        .page_size(2)
+        .stream();
+    let mut got = Vec::new();
+    while let Some(participant) = stream.try_next().await.unwrap() {
+        if got.len() % 2 == 0 {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+        }
+        got.push(participant);
+    }
+    assert_eq!(sids(&got), expected_sids(0..6));
+    mocks[0].assert_calls_async(1).await;
+    for mock in &mocks[1..] {
+        let calls = mock.calls_async().await;
+        assert!(
+            (1..=1 + attempts).contains(&calls),
+            "{calls} requests for one page"
+        );
+    }
+}
+
+#[tokio::test]
 async fn redirects_are_not_followed() {
     let elsewhere = MockServer::start_async().await;
     let target = elsewhere
@@ -324,24 +460,20 @@ async fn truncated_bodies_are_retried_then_reported() {
 #[tokio::test]
 async fn a_silent_server_times_out_on_every_attempt() {
     let (base, connections) = raw_server(Behaviour::Silent, usize::MAX).await;
-    let err = list(&client_with(
-        &base,
-        fast_retries(1),
-        Duration::from_millis(150),
-    ))
-    .await
-    .unwrap_err();
+    let err = list(&client_with(&base, fast_retries(1), Duration::from_secs(1)))
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
             Error::Timeout { kind: TimeoutKind::Attempt, limit, attempts: 2 }
-                if limit == Duration::from_millis(150)
+                if limit == Duration::from_secs(1)
         ),
         "{err:?}"
     );
     assert_eq!(
         err.to_string(),
-        "the attempt timeout of 150ms fired after 2 attempts"
+        "the attempt timeout of 1s fired after 2 attempts"
     );
     assert_eq!(*connections.lock().unwrap(), 2);
 }
@@ -399,25 +531,51 @@ async fn a_huge_chunked_body_is_cut_off_at_the_limit() {
 
 #[tokio::test]
 async fn broken_success_bodies_are_decode_errors() {
-    let cases: [(&str, &str, &str); 5] = [
-        ("text/html", "<html><body>Proxy error</body></html>", ""),
-        ("application/json", "{\"meta\": {\"key\": \"participants\"", ""),
-        ("application/json", "{\"meta\":{\"key\":\"participants\",\"url\":\"u\",\"page\":0,\"page_size\":50,\"first_page_url\":\"u\",\"next_page_url\":null,\"previous_page_url\":null}}", "participants"),
-        ("application/json", "{\"meta\":{\"key\":\"participants\",\"url\":\"u\",\"page\":\"zero\",\"page_size\":50,\"first_page_url\":\"u\",\"next_page_url\":null,\"previous_page_url\":null},\"participants\":[]}", "meta.page"),
-        ("application/json", "[]", ""),
+    let cases: [(&str, &str, &str, &str); 5] = [
+        (
+            "text/html",
+            "<html><body>Proxy error</body></html>",
+            ".",
+            "expected value at line 1 column 1",
+        ),
+        (
+            "application/json",
+            "{\"meta\": {\"key\": \"participants\"",
+            "meta.?",
+            "EOF while parsing an object at line 1 column 31",
+        ),
+        (
+            "application/json",
+            "{\"meta\":{\"key\":\"participants\",\"url\":\"u\",\"page\":0,\"page_size\":50,\"first_page_url\":\"u\",\"next_page_url\":null,\"previous_page_url\":null}}",
+            ".",
+            "missing field `participants` at line 1 column 132",
+        ),
+        (
+            "application/json",
+            "{\"meta\":{\"key\":\"participants\",\"url\":\"u\",\"page\":\"zero\",\"page_size\":50,\"first_page_url\":\"u\",\"next_page_url\":null,\"previous_page_url\":null},\"participants\":[]}",
+            "meta.page",
+            "invalid type: string \"zero\", expected u64 at line 1 column 53",
+        ),
+        (
+            "application/json",
+            "[]",
+            ".",
+            "invalid length 0, expected struct ParticipantPage with 2 elements at line 1 column 2",
+        ),
     ];
-    for (content_type, body, expected_path) in cases {
+    for (content_type, body, expected_path, expected_message) in cases {
         let (base, connections) =
             raw_server(Behaviour::Reply(content_type, body), usize::MAX).await;
         let err = list(&client_with(&base, fast_retries(2), Duration::from_secs(5)))
             .await
             .unwrap_err();
         match &err {
-            Error::Decode { path, .. } => {
-                assert!(
-                    path.ends_with(expected_path) || path == ".",
-                    "{body}: {err}"
-                )
+            Error::Decode { path, message } => {
+                assert_eq!(
+                    (path.as_str(), message.as_str()),
+                    (expected_path, expected_message),
+                    "{body}"
+                );
             }
             other => panic!("{body}: expected a decode error, got {other:?}"),
         }

@@ -270,19 +270,22 @@ async fn a_create_times_out_as_unknown_but_an_update_is_retried() {
     assert_eq!(updated.identity.as_deref(), Some("user-7"));
     assert_eq!(seen.lock().unwrap().len(), 2, "an update is repeated");
 
-    // A server that never answers: the attempt timeout fires after sending.
-    let (silent, hold) = silent_server().await;
-    let err = client_with(&silent, fast_retries(3), Duration::from_millis(200))
+    // A server that reads the create and never answers: the attempt timeout fires after
+    // sending, and the create is not sent again.
+    let (base, seen) = scripted_server(vec![Scripted::Hold]).await;
+    let err = client_with(&base, fast_retries(3), Duration::from_secs(1))
         .participants(&service(), CONVERSATION)
         .create()
         .identity("alice")
         .await
         .unwrap_err();
-    assert!(
-        matches!(&err, Error::OutcomeUnknown { attempts: 1, cause, .. } if cause == "the attempt timeout of 200ms fired after 1 attempt"),
-        "{err:?}"
+    let (cause, status, sid, attempts) = unknown(&err, "create");
+    assert_eq!((status, sid, attempts), (None, None, 1));
+    assert_eq!(cause, "the attempt timeout of 1s fired after 1 attempt");
+    assert_eq!(
+        requests(&seen),
+        vec![(create_line(), "Identity=alice".to_owned())]
     );
-    hold.abort();
 }
 
 #[tokio::test]
@@ -321,7 +324,17 @@ async fn a_create_is_retried_after_429_and_a_refused_connection_but_not_after_a_
         .await
         .unwrap_err();
     failing.assert_calls_async(1).await;
-    assert_eq!(err.status(), Some(503));
+    assert!(
+        matches!(
+            err,
+            Error::OutcomeUnknown {
+                status: Some(503),
+                attempts: 1,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 
     // Nothing listens: the connection is refused before anything is sent, so retrying is safe.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -416,7 +429,7 @@ async fn the_call_deadline_bounds_retries_and_waits() {
         .credentials(credentials())
         .base_url(&base)
         .timeout(Duration::from_secs(30))
-        .call_timeout(Duration::from_millis(300))
+        .call_timeout(Duration::from_secs(1))
         .retry_policy(RetryPolicy::default())
         .build()
         .unwrap();
@@ -429,7 +442,7 @@ async fn the_call_deadline_bounds_retries_and_waits() {
         matches!(
             err,
             Error::Timeout { kind: twilio_conversations::TimeoutKind::Call, limit, attempts: 1 }
-                if limit == Duration::from_millis(300)
+                if limit == Duration::from_secs(1)
         ),
         "{err:?}"
     );
@@ -571,4 +584,214 @@ async fn scripted_faults_apply_to_writes_and_can_be_cleared() {
     assert_eq!(fake.clear_faults(), 3);
     assert_eq!(fake.clear_faults(), 0);
     assert!(participants.create().identity("y").await.is_ok());
+}
+
+/// The parts of an [`Error::OutcomeUnknown`], or a panic naming what came instead; also checks
+/// that such an error is never offered as retryable.
+fn unknown(err: &Error, operation: &str) -> (String, Option<u16>, Option<String>, u32) {
+    match err {
+        Error::OutcomeUnknown {
+            operation: op,
+            cause,
+            status,
+            sid,
+            attempts,
+        } if *op == operation => {
+            assert!(!err.is_retryable() && !err.is_local(), "{err:?}");
+            assert_eq!(err.status(), *status);
+            assert!(
+                err.to_string().starts_with(&format!(
+                    "the {operation} request was sent but its outcome is unknown ({cause}); "
+                )),
+                "{err}"
+            );
+            (
+                cause.clone(),
+                *status,
+                sid.as_ref().map(ToString::to_string),
+                *attempts,
+            )
+        }
+        other => panic!("expected OutcomeUnknown for {operation}, got {other:?}"),
+    }
+}
+
+fn create_line() -> String {
+    format!("POST {PATH} HTTP/1.1")
+}
+
+/// The request lines and bodies a scripted server saw.
+fn requests(seen: &std::sync::Mutex<Vec<(String, String)>>) -> Vec<(String, String)> {
+    seen.lock().unwrap().clone()
+}
+
+async fn create_alice(base: &str) -> Result<twilio_conversations::Participant, Error> {
+    client(base)
+        .participants(&service(), CONVERSATION)
+        .create()
+        .identity("alice")
+        .await
+}
+
+#[tokio::test]
+async fn a_create_answered_500_is_sent_once_and_unknown_with_the_status() {
+    let (base, seen) = scripted_server(vec![Scripted::Answer(
+        500,
+        error_body(500, 20500, "Internal Server Error"),
+    )])
+    .await;
+    let err = create_alice(&base).await.unwrap_err();
+    let (cause, status, sid, attempts) = unknown(&err, "create");
+    assert_eq!((status, sid, attempts), (Some(500), None, 1));
+    assert!(cause.starts_with("the API answered HTTP 500"), "{cause}");
+    assert_eq!(
+        requests(&seen),
+        vec![(create_line(), "Identity=alice".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn a_create_answered_with_a_success_it_cannot_read_is_unknown_with_the_sid() {
+    let mut undecodable = participant(4);
+    undecodable["date_created"] = json!(7);
+    let mut oversized = participant(4).to_string();
+    oversized.insert_str(1, &format!("\"pad\":\"{}\",", "x".repeat(17 * 1024 * 1024)));
+    let cases = [
+        // A 201 whose body does not decode: the participant exists, and its SID is known.
+        (
+            Scripted::Answer(201, undecodable.to_string()),
+            Some(201),
+            Some("MB00000000000000000000000000000004"),
+            "could not decode the response body at `date_created`",
+        ),
+        // A 200 where create answers 201: something happened; the body still names it.
+        (
+            Scripted::Answer(200, participant_body(4)),
+            Some(200),
+            Some("MB00000000000000000000000000000004"),
+            "the API answered HTTP 200",
+        ),
+        // A 201 over the body limit (17 MiB declared): not read, so no SID.
+        (
+            Scripted::Answer(201, oversized),
+            Some(201),
+            None,
+            "the HTTP 201 response body exceeds 16777216 bytes",
+        ),
+    ];
+    for (answer, want_status, want_sid, want_cause) in cases {
+        let (base, seen) = scripted_server(vec![answer]).await;
+        let err = create_alice(&base).await.unwrap_err();
+        let (cause, status, sid, attempts) = unknown(&err, "create");
+        assert_eq!(
+            (status, sid.as_deref(), attempts),
+            (want_status, want_sid, 1),
+            "{err:?}"
+        );
+        assert!(cause.starts_with(want_cause), "{cause}");
+        assert_eq!(
+            requests(&seen),
+            vec![(create_line(), "Identity=alice".to_owned())]
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_create_cut_after_sending_is_unknown_without_a_status() {
+    let (base, seen) = scripted_server(vec![Scripted::Cut]).await;
+    let err = create_alice(&base).await.unwrap_err();
+    let (_, status, sid, attempts) = unknown(&err, "create");
+    assert_eq!((status, sid, attempts), (None, None, 1));
+    assert_eq!(
+        requests(&seen),
+        vec![(create_line(), "Identity=alice".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn the_call_deadline_firing_with_a_create_on_the_wire_is_unknown() {
+    // The server reads the request and never answers: the call deadline (1 s) fires long
+    // before the attempt timeout (60 s), with the create on the wire.
+    let (base, seen) = scripted_server(vec![Scripted::Hold]).await;
+    let err = Client::builder()
+        .credentials(credentials())
+        .base_url(&base)
+        .timeout(Duration::from_secs(60))
+        .call_timeout(Duration::from_secs(1))
+        .retry_policy(fast_retries(3))
+        .build()
+        .unwrap()
+        .participants(&service(), CONVERSATION)
+        .create()
+        .identity("alice")
+        .await
+        .unwrap_err();
+    let (cause, status, sid, attempts) = unknown(&err, "create");
+    assert_eq!((status, sid, attempts), (None, None, 1));
+    assert_eq!(cause, "the call timeout of 1s fired after 1 attempt");
+    assert_eq!(
+        requests(&seen),
+        vec![(create_line(), "Identity=alice".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn an_update_answered_503_every_time_is_unknown_after_the_policys_attempts() {
+    let (base, seen) = scripted_server(vec![Scripted::Answer(
+        503,
+        error_body(503, 20503, "Service unavailable"),
+    )])
+    .await;
+    let err = client(&base)
+        .participants(&service(), CONVERSATION)
+        .update(MEMBER)
+        .identity("bob")
+        .await
+        .unwrap_err();
+    let (cause, status, sid, attempts) = unknown(&err, "update");
+    assert_eq!((status, sid, attempts), (Some(503), None, 4));
+    assert!(cause.starts_with("the API answered HTTP 503"), "{cause}");
+    let update = (
+        format!("POST {} HTTP/1.1", one_path(MEMBER)),
+        "Identity=bob".to_owned(),
+    );
+    assert_eq!(requests(&seen), vec![update; 4]);
+}
+
+#[tokio::test]
+async fn a_delete_answered_503_then_404_is_already_gone() {
+    let (base, seen) = scripted_server(vec![
+        Scripted::Answer(503, error_body(503, 20503, "Service unavailable")),
+        Scripted::Answer(404, error_body(404, 20404, "not found")),
+    ])
+    .await;
+    let outcome = client(&base)
+        .participants(&service(), CONVERSATION)
+        .delete(MEMBER)
+        .await
+        .unwrap();
+    assert_eq!(outcome, Deletion::AlreadyGone);
+    let delete = (
+        format!("DELETE {} HTTP/1.1", one_path(MEMBER)),
+        String::new(),
+    );
+    assert_eq!(requests(&seen), vec![delete; 2]);
+}
+
+#[tokio::test]
+async fn a_create_answered_429_then_201_is_created_by_the_second_identical_request() {
+    let (base, seen) = scripted_server(vec![
+        Scripted::Answer(429, error_body(429, 20429, "Too Many Requests")),
+        Scripted::Answer(201, participant_body(5)),
+    ])
+    .await;
+    let created = create_alice(&base).await.unwrap();
+    assert_eq!(
+        created.sid.unwrap().as_str(),
+        "MB00000000000000000000000000000005"
+    );
+    assert_eq!(
+        requests(&seen),
+        vec![(create_line(), "Identity=alice".to_owned()); 2]
+    );
 }

@@ -371,6 +371,67 @@ fn missing_credentials_suggest_the_demo_and_a_refused_base_url_comes_alone() {
     );
 }
 
+/// Every pair of credential variables swapped: whatever the tool does (refuse a SID variable,
+/// or send a request and report the answer), neither stdout nor stderr shows a secret.
+#[test]
+fn swapped_credential_variables_never_print_a_secret() {
+    const TOKEN: &str = "f3a9c1d2e4b5a6978877665544332211";
+    const SECRET: &str = "Zq8vN2xLpR5tW7yB1cD3fG6hJ9kM0sAe";
+    const KEY: &str = "SK0123456789abcdef0123456789abcdef";
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.any_request();
+        then.status(401).json_body(json!({
+            "code": 20003, "message": "Authenticate", "more_info": "", "status": 401,
+        }));
+    });
+    let base = server.base_url();
+    let mut args = vec!["list"];
+    args.extend(target(&base, &[]));
+    let sets: [&[(&str, &str)]; 2] = [
+        &[
+            ("TWILIO_ACCOUNT_SID", ACCOUNT),
+            ("TWILIO_AUTH_TOKEN", TOKEN),
+        ],
+        &[
+            ("TWILIO_ACCOUNT_SID", ACCOUNT),
+            ("TWILIO_AUTH_TOKEN", TOKEN),
+            ("TWILIO_API_KEY", KEY),
+            ("TWILIO_API_SECRET", SECRET),
+        ],
+    ];
+    let mut refused = 0;
+    for set in sets {
+        for i in 0..set.len() {
+            for j in i + 1..set.len() {
+                let mut vars = set.to_vec();
+                let (a, b) = (vars[i].1, vars[j].1);
+                vars[i].1 = b;
+                vars[j].1 = a;
+                let output = Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
+                    .args(&args)
+                    .env_clear()
+                    .envs(vars.iter().copied())
+                    .output()
+                    .unwrap();
+                let printed = format!("{}{}", stdout(&output), stderr(&output));
+                assert_ne!(output.status.code(), Some(0), "{vars:?}: {printed}");
+                for secret in [TOKEN, SECRET] {
+                    assert!(!printed.contains(&secret[..5]), "{vars:?}: {printed}");
+                }
+                if output.status.code() == Some(2) {
+                    assert!(printed.starts_with("error: invalid "), "{printed}");
+                    refused += 1;
+                }
+            }
+        }
+    }
+    // A secret in a SID variable is refused before sending: the token or the API secret in
+    // TWILIO_ACCOUNT_SID (once with the token only, twice with all four set), or in
+    // TWILIO_API_KEY (token or secret), or the SIDs swapped with each other.
+    assert_eq!(refused, 1 + 5);
+}
+
 #[test]
 fn a_closed_stdout_ends_quietly() {
     use std::io::Read;

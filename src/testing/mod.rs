@@ -107,7 +107,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// The decoded query pairs, in order.
     pub query: Vec<(String, String)>,
-    /// The request headers (names in lower case), in order.
+    /// The request headers (names in lower case), in order; the `Authorization` value is
+    /// recorded as `[REDACTED]` (see `has_credentials` and `authorized`).
     pub headers: Vec<(String, String)>,
     /// The request body as sent (a form for create and update).
     pub body: String,
@@ -381,13 +382,23 @@ impl Drop for Answering<'_> {
     }
 }
 
+/// The first and the longest wait after a failed `accept`.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
     // Connection tasks live in the set, so aborting this task closes them too.
     let mut connections = JoinSet::new();
+    // An accept error (e.g. too many open files) persists for a while: wait before trying
+    // again, longer each time, rather than spin.
+    let mut backoff = ACCEPT_BACKOFF_MIN;
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
             continue;
         };
+        backoff = ACCEPT_BACKOFF_MIN;
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         connections.spawn(async move {
@@ -442,10 +453,12 @@ impl State {
                 .headers
                 .iter()
                 .map(|(k, v)| {
-                    (
-                        k.as_str().to_owned(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
+                    let value = if k == header::AUTHORIZATION {
+                        "[REDACTED]".to_owned()
+                    } else {
+                        String::from_utf8_lossy(v.as_bytes()).into_owned()
+                    };
+                    (k.as_str().to_owned(), value)
                 })
                 .collect(),
             body,

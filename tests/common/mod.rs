@@ -136,6 +136,10 @@ pub enum Scripted {
     Cut,
     /// Read the whole request, then answer with this status and body.
     Answer(u16, String),
+    /// Read the whole request, then write these bytes as the answer, exactly.
+    Raw(String),
+    /// Read the whole request, then hold the connection open without answering.
+    Hold,
 }
 
 /// A raw HTTP/1.1 server on loopback (no HTTP library): connection `n` gets `script[n]`,
@@ -187,11 +191,16 @@ pub async fn scripted_server(
                 let line = head.lines().next().unwrap_or_default().to_owned();
                 let body = String::from_utf8_lossy(&raw[head_end..]).into_owned();
                 record.lock().unwrap().push((line, body));
-                if let Scripted::Answer(status, body) = step {
-                    let reply = format!(
+                let reply = match step {
+                    Scripted::Cut => None,
+                    Scripted::Answer(status, body) => Some(format!(
                         "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                         body.len()
-                    );
+                    )),
+                    Scripted::Raw(reply) => Some(reply),
+                    Scripted::Hold => return std::future::pending().await,
+                };
+                if let Some(reply) = reply {
                     let _ = socket.write_all(reply.as_bytes()).await;
                 }
                 let _ = socket.shutdown().await;
