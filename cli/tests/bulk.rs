@@ -486,3 +486,28 @@ async fn a_failed_item_is_reported_with_its_error_the_rest_go_on_and_the_exit_is
     assert!(stderr(&run).contains("summary: 2 conversations: 1 created, 1 failed\n"));
     assert!(stderr(&run).contains("error: 1 of 2 failed; run the same command again"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_everywhere_keeps_at_most_concurrency_requests_in_flight() {
+    let (fake, agent) = fake_with_agent(12).await;
+    // Long enough that requests started together overlap on a loaded machine.
+    fake.set_latency(Duration::from_millis(200));
+    let removed = tool(
+        &fake,
+        &[
+            "remove",
+            "--identity",
+            "agent-7",
+            "--all-conversations",
+            "--concurrency",
+            "2",
+            "-o",
+            "jsonl",
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(removed.status.code(), Some(0), "{}", stderr(&removed));
+    assert_eq!(sorted_lines(&removed).len(), agent.len());
+    assert_eq!(fake.peak_in_flight(), 2);
+}
