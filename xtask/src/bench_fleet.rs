@@ -4,7 +4,8 @@
 //! Rows:
 //! - offboarding (`Fleet::remove_everywhere`) at concurrency 1, 8 and 16: wall, requests
 //!   sent, the fake's peak in flight, and the client's overhead per request (the wall
-//!   beyond the latency-bound minimum, divided by the requests);
+//!   beyond the latency-bound minimum, divided by the requests; it includes the fake's
+//!   own work and the rounding of its 40 ms timer, so it is an upper bound);
 //! - 16 at once against a server that takes 4 (`set_max_in_flight(Some(4))`): wall, 429s
 //!   seen, items completed;
 //! - a 3 s outage (every request answered 503): attempts per item with the default retry
@@ -45,6 +46,9 @@ struct Row {
     overhead_per_request_ms: Option<f64>,
     /// 429 answers the client saw.
     throttled: u64,
+    /// Retries the client made, and those its retry budget refused.
+    retries: u64,
+    retries_refused: u64,
     completed: usize,
     failed: usize,
     /// Outage rows: attempts per item (mean, max), and what the rerun finished.
@@ -114,6 +118,8 @@ async fn offboarding(concurrency: usize) -> Row {
         peak_in_flight: fake.peak_in_flight(),
         overhead_per_request_ms: Some(overhead),
         throttled: client.stats().throttled,
+        retries: client.stats().retries,
+        retries_refused: client.stats().retries_refused,
         completed,
         failed,
         attempts_mean: None,
@@ -142,6 +148,8 @@ async fn throttled() -> Row {
         peak_in_flight: fake.peak_in_flight(),
         overhead_per_request_ms: None,
         throttled: client.stats().throttled,
+        retries: client.stats().retries,
+        retries_refused: client.stats().retries_refused,
         completed,
         failed,
         attempts_mean: None,
@@ -184,7 +192,7 @@ async fn outage(budget: RetryBudget, name: &str) -> Row {
         total as f64 / attempts.len().max(1) as f64,
         attempts.values().copied().max().unwrap_or(0),
     );
-    let (throttled, peak) = (client.stats().throttled, fake.peak_in_flight());
+    let (stats, peak) = (client.stats(), fake.peak_in_flight());
     tokio::time::sleep_until(outage_ends.into()).await;
     let rerun = client
         .fleet(&service())
@@ -199,7 +207,9 @@ async fn outage(budget: RetryBudget, name: &str) -> Row {
         requests: requests.len() - listed,
         peak_in_flight: peak,
         overhead_per_request_ms: None,
-        throttled,
+        throttled: stats.throttled,
+        retries: stats.retries,
+        retries_refused: stats.retries_refused,
         completed,
         failed,
         attempts_mean: Some(mean),
@@ -211,19 +221,21 @@ async fn outage(budget: RetryBudget, name: &str) -> Row {
 /// The rows as a Markdown table.
 fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| scenario | wall | requests | peak in flight | overhead / request | 429s | done | failed | attempts / item (mean, max) | rerun finished |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| scenario | wall | requests | peak in flight | overhead / request | 429s | retries (refused) | done | failed | attempts / item (mean, max) | rerun finished |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     let or_dash = |value: Option<String>| value.unwrap_or_else(|| "–".into());
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} ms | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} ms | {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} |\n",
             row.scenario,
             row.wall_ms,
             row.requests,
             row.peak_in_flight,
             or_dash(row.overhead_per_request_ms.map(|ms| format!("{ms:.2} ms"))),
             row.throttled,
+            row.retries,
+            row.retries_refused,
             row.completed,
             row.failed,
             or_dash(
