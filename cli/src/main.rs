@@ -6,6 +6,7 @@
 //! twilio-participants create --chat-service-sid IS… --conversation-sid CH… --identity alice
 //! ```
 
+mod bulk;
 mod output;
 mod webhook;
 
@@ -27,6 +28,33 @@ use twilio_conversations::{
 const DEMO_SERVICE: &str = "ISdec0de000000000000000000000000a1";
 const DEMO_CONVERSATION: &str = "CHdec0de000000000000000000000000b2";
 const DEMO_PARTICIPANTS: usize = 340;
+/// The demo's participant found in several conversations (`conversations`,
+/// `remove --all-conversations`).
+const DEMO_AGENT: &str = "agent-7";
+/// How many small demo conversations hold [`DEMO_AGENT`]; one more does not.
+const DEMO_AGENT_CONVERSATIONS: u64 = 5;
+
+/// Fills the demo fake: the big conversation, and small ones `DEMO_AGENT` is in.
+fn demo_data(fake: &FakeServer, service: &ServiceSid) -> Result<(), Failure> {
+    let conversation: ConversationSid = DEMO_CONVERSATION.parse()?;
+    fake.add_generated(service, &conversation, DEMO_PARTICIPANTS, 2026);
+    for i in 0..=DEMO_AGENT_CONVERSATIONS {
+        let room: ConversationSid = demo_room(i).parse()?;
+        let mut participants = testing::participants(service, &room, 4, 7000 + i);
+        if i < DEMO_AGENT_CONVERSATIONS {
+            let agent = &mut participants[0];
+            agent.identity = Some(DEMO_AGENT.to_owned());
+            agent.messaging_binding = None;
+        }
+        fake.add_conversation(service, room, participants);
+    }
+    Ok(())
+}
+
+/// The SID of the demo's small conversation `i`.
+fn demo_room(i: u64) -> String {
+    format!("CHdec0de{:026x}", 0xc00 + i)
+}
 
 const AFTER_HELP: &str = "\
 Credentials come from the environment: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN, or
@@ -73,6 +101,7 @@ twilio-participants list --chat-service-sid <IS…> --conversation-sid <CH…|UN
     #[command(override_usage = "\
 twilio-participants create --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> \
 <--identity <IDENTITY>|--messaging-binding.address <ADDRESS>|--messaging-binding.projected-address <ADDRESS>> [OPTIONS]
+       twilio-participants create --chat-service-sid <IS…> --from <FILE|-> [--concurrency <N>] [OPTIONS]
        twilio-participants create --demo <--identity <IDENTITY>|--messaging-binding.address <ADDRESS>|…> [OPTIONS]")]
     Create(CreateArgs),
     /// Fetch one participant by SID (MB…) or identity.
@@ -85,11 +114,18 @@ twilio-participants fetch --chat-service-sid <IS…> --conversation-sid <CH…|U
 twilio-participants update --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> --sid <MB…> [OPTIONS]
        twilio-participants update --demo [--sid <MB…>] [OPTIONS]")]
     Update(UpdateArgs),
-    /// Remove a participant from the conversation.
+    /// Remove a participant from the conversation, or from every conversation it is in.
     #[command(override_usage = "\
 twilio-participants remove --chat-service-sid <IS…> --conversation-sid <CH…|UNIQUE_NAME> --sid <MB…> [OPTIONS]
-       twilio-participants remove --demo [--sid <MB…>] [OPTIONS]")]
+       twilio-participants remove --chat-service-sid <IS…> <--identity <IDENTITY>|--address <ADDRESS>> --all-conversations [--concurrency <N>] [--dry-run] [OPTIONS]
+       twilio-participants remove --demo [--sid <MB…>] [OPTIONS]
+       twilio-participants remove --demo --identity agent-7 --all-conversations [OPTIONS]")]
     Remove(RemoveArgs),
+    /// List the conversations a participant (a chat identity or an address) is in.
+    #[command(override_usage = "\
+twilio-participants conversations --chat-service-sid <IS…> <--identity <IDENTITY>|--address <ADDRESS>> [OPTIONS]
+       twilio-participants conversations --demo <--identity <IDENTITY>|--address <ADDRESS>> [OPTIONS]")]
+    Conversations(bulk::ConversationsArgs),
     /// Sign or verify a webhook request's X-Twilio-Signature (token from TWILIO_AUTH_TOKEN).
     Webhook {
         #[command(subcommand)]
@@ -114,7 +150,30 @@ struct ListArgs {
 #[derive(Args, Debug)]
 struct CreateArgs {
     #[command(flatten)]
-    target: Target,
+    endpoint: Endpoint,
+    /// The conversation's SID (CH…) or unique name. Required unless --demo or --from.
+    #[arg(
+        long,
+        value_name = "CH…|UNIQUE_NAME",
+        required_unless_present_any = ["demo", "from"],
+        conflicts_with_all = ["demo", "from"]
+    )]
+    conversation_sid: Option<String>,
+    /// Create many participants: one JSON object per line, with `conversation_sid` and the
+    /// fields under these flags' names (`identity`, `messaging_binding.address`, …);
+    /// `-` reads stdin. Every line is checked before anything is sent.
+    #[arg(
+        long,
+        value_name = "FILE|-",
+        conflicts_with_all = [
+            "identity", "address", "proxy_address", "projected_address", "attributes",
+            "role_sid", "date_created", "date_updated", "x_twilio_webhook_enabled",
+        ]
+    )]
+    from: Option<String>,
+    /// With --from: how many conversations are worked on at once (1 to 64; default 8).
+    #[arg(long, value_name = "N", requires = "from", value_parser = bulk::concurrency)]
+    concurrency: Option<u32>,
     /// The chat identity of a Conversations User. A participant needs this, or one of the
     /// two addresses below.
     #[arg(long)]
@@ -173,9 +232,38 @@ struct UpdateArgs {
 #[derive(Args, Debug)]
 struct RemoveArgs {
     #[command(flatten)]
-    target: Target,
+    endpoint: Endpoint,
+    /// The conversation's SID (CH…) or unique name. Required unless --demo or
+    /// --all-conversations.
+    #[arg(
+        long,
+        value_name = "CH…|UNIQUE_NAME",
+        required_unless_present_any = ["demo", "all_conversations"],
+        conflicts_with_all = ["demo", "all_conversations"]
+    )]
+    conversation_sid: Option<String>,
+    /// The participant's SID (MB…). Required unless --demo (which defaults to the demo's
+    /// first participant) or --all-conversations.
+    #[arg(
+        long,
+        value_name = "MB…",
+        required_unless_present_any = ["demo", "all_conversations"],
+        conflicts_with = "all_conversations"
+    )]
+    sid: Option<String>,
     #[command(flatten)]
-    participant: Participant,
+    who: bulk::Who,
+    /// Remove the participant named by --identity or --address from every conversation of
+    /// the service it is in.
+    #[arg(long, requires = "who")]
+    all_conversations: bool,
+    /// With --all-conversations: how many conversations are worked on at once (1 to 64;
+    /// default 8).
+    #[arg(long, value_name = "N", requires = "all_conversations", value_parser = bulk::concurrency)]
+    concurrency: Option<u32>,
+    /// With --all-conversations: list what would be removed and send no DELETE.
+    #[arg(long, requires = "all_conversations")]
+    dry_run: bool,
     /// Whether the service's webhooks fire for this change.
     #[arg(long, value_name = "true|false")]
     x_twilio_webhook_enabled: Option<bool>,
@@ -184,12 +272,24 @@ struct RemoveArgs {
 /// Where requests go and which conversation they name.
 #[derive(Args, Debug)]
 struct Target {
+    #[command(flatten)]
+    endpoint: Endpoint,
+    /// The conversation's SID (CH…) or unique name. Required unless --demo.
+    #[arg(
+        long,
+        value_name = "CH…|UNIQUE_NAME",
+        required_unless_present = "demo",
+        conflicts_with = "demo"
+    )]
+    conversation_sid: Option<String>,
+}
+
+/// Where requests go: the service, the server, and how the answers are printed.
+#[derive(Args, Debug)]
+struct Endpoint {
     /// The SID of the Conversation Service (IS…). Required unless --demo.
     #[arg(long, value_name = "IS…", required_unless_present = "demo")]
     chat_service_sid: Option<String>,
-    /// The conversation's SID (CH…) or unique name. Required unless --demo.
-    #[arg(long, value_name = "CH…|UNIQUE_NAME", required_unless_present = "demo")]
-    conversation_sid: Option<String>,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Columns)]
     output: Format,
@@ -202,12 +302,12 @@ struct Target {
     /// Twilio edge, e.g. dublin.
     #[arg(long)]
     edge: Option<String>,
-    /// Run against a local fake of the API holding a demo conversation; no account needed.
-    #[arg(long, conflicts_with_all = ["chat_service_sid", "conversation_sid", "base_url", "region", "edge"])]
+    /// Run against a local fake of the API holding demo conversations; no account needed.
+    #[arg(long, conflicts_with_all = ["chat_service_sid", "base_url", "region", "edge"])]
     demo: bool,
 }
 
-/// The participant an update or a remove names.
+/// The participant an update names.
 #[derive(Args, Debug)]
 struct Participant {
     /// The participant's SID (MB…). Required unless --demo, which defaults to the demo's
@@ -305,8 +405,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {
         eprintln!(
-            "error: name an operation (list, create, fetch, update, remove); \
-             try `twilio-participants list --demo`, or --help"
+            "error: name an operation (list, create, fetch, update, remove, conversations, \
+             webhook); try `twilio-participants list --demo`, or --help"
         );
         return ExitCode::from(2);
     };
@@ -324,48 +424,64 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Fetch(args) => fetch(args).await,
         Command::Update(args) => update(args).await,
         Command::Remove(args) => remove(args).await,
+        Command::Conversations(args) => bulk::conversations(args).await,
         Command::Webhook { action } => webhook::run(action),
     }
 }
 
-/// A client and the conversation's handle, from the flags or the demo (whose fake server
-/// lives as long as the returned guard).
+/// A client, its service and a conversation's handle, from the flags or the demo (whose
+/// fake server lives as long as the session).
 struct Session {
+    client: Client,
+    service: ServiceSid,
+    /// The conversation the flags name (in the demo, the demo conversation by default).
     participants: ParticipantsHandler,
     format: Format,
     demo: Option<FakeServer>,
 }
 
 impl Session {
-    async fn open(target: Target) -> Result<Self, Failure> {
-        if target.demo {
+    /// A session on `conversation` (the bulk commands name none); `in_flight` raises the
+    /// client's cap on requests in flight when a bulk command asks for more at once.
+    async fn open(
+        endpoint: Endpoint,
+        conversation: Option<String>,
+        in_flight: Option<u32>,
+    ) -> Result<Self, Failure> {
+        let (client, service, demo) = if endpoint.demo {
             let fake = FakeServer::start()
                 .await
                 .map_err(|e| Failure::Remote(format!("cannot start the demo server: {e}")))?;
             let service: ServiceSid = DEMO_SERVICE.parse()?;
-            let conversation: ConversationSid = DEMO_CONVERSATION.parse()?;
-            fake.add_generated(&service, &conversation, DEMO_PARTICIPANTS, 2026);
+            demo_data(&fake, &service)?;
             eprintln!(
-                "demo: a local fake of the API at {} holding {DEMO_PARTICIPANTS} participants",
-                fake.base_url()
+                "demo: a local fake of the API at {} holding a conversation of \
+                 {DEMO_PARTICIPANTS} participants, and {DEMO_AGENT} in {} conversations",
+                fake.base_url(),
+                DEMO_AGENT_CONVERSATIONS
             );
             let client = Client::builder()
                 .base_url(fake.base_url())
                 .credentials(fake.credentials())
+                .given(in_flight, ClientBuilder::max_concurrent_requests)
                 .build()?;
-            return Ok(Self {
-                participants: client.participants(&service, conversation),
-                format: target.output,
-                demo: Some(fake),
-            });
-        }
-        let service: ServiceSid = target.chat_service_sid.unwrap_or_default().parse()?;
-        let client = configured(target.base_url, target.region, target.edge)?;
+            (client, service, Some(fake))
+        } else {
+            let service: ServiceSid = endpoint.chat_service_sid.unwrap_or_default().parse()?;
+            let client = configured(endpoint.base_url, endpoint.region, endpoint.edge, in_flight)?;
+            (client, service, None)
+        };
+        let conversation = match (conversation, &demo) {
+            (Some(conversation), _) => conversation,
+            (None, Some(_)) => DEMO_CONVERSATION.to_owned(),
+            (None, None) => String::new(),
+        };
         Ok(Self {
-            participants: client
-                .participants(&service, target.conversation_sid.unwrap_or_default()),
-            format: target.output,
-            demo: None,
+            participants: client.participants(&service, conversation),
+            client,
+            service,
+            format: endpoint.output,
+            demo,
         })
     }
 
@@ -438,7 +554,7 @@ macro_rules! write_fields {
 /// `list`: streams the participants to stdout; `-o json` is written only once the whole
 /// list arrived, so stdout holds valid JSON or nothing.
 async fn list(args: ListArgs) -> Result<(), Failure> {
-    let session = Session::open(args.target).await?;
+    let session = Session::open(args.target.endpoint, args.target.conversation_sid, None).await?;
     let request = session
         .participants
         .list_request()
@@ -471,6 +587,11 @@ async fn list(args: ListArgs) -> Result<(), Failure> {
 /// `create`: adds a participant and prints it. Refuses, with nothing sent, a participant
 /// with neither an identity nor an address.
 async fn create(args: CreateArgs) -> Result<(), Failure> {
+    if let Some(from) = args.from {
+        let items = bulk::read_creations(&from)?;
+        let session = Session::open(args.endpoint, None, args.concurrency).await?;
+        return bulk::create_all(&session, items, args.concurrency).await;
+    }
     if args.identity.is_none() && args.address.is_none() && args.projected_address.is_none() {
         return Err(Failure::Usage(
             "a participant needs --identity (chat), --messaging-binding.address (SMS, \
@@ -478,7 +599,7 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    let session = Session::open(args.target).await?;
+    let session = Session::open(args.endpoint, args.conversation_sid, None).await?;
     let create = session
         .participants
         .create()
@@ -498,7 +619,7 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
 
 /// `fetch`: prints one participant, named by SID or identity.
 async fn fetch(args: FetchArgs) -> Result<(), Failure> {
-    let session = Session::open(args.target).await?;
+    let session = Session::open(args.target.endpoint, args.target.conversation_sid, None).await?;
     let sid = session.participant(args.sid)?;
     let fetched = session.participants.fetch(sid).await?;
     session.print_one(&fetched)
@@ -507,7 +628,7 @@ async fn fetch(args: FetchArgs) -> Result<(), Failure> {
 /// `update`: changes the fields given and prints the participant. `null` is Twilio's way
 /// to remove a binding field, passed through as given.
 async fn update(args: UpdateArgs) -> Result<(), Failure> {
-    let session = Session::open(args.target).await?;
+    let session = Session::open(args.target.endpoint, args.target.conversation_sid, None).await?;
     let sid = session.participant(args.participant.sid)?;
     let update = session
         .participants
@@ -532,10 +653,32 @@ async fn update(args: UpdateArgs) -> Result<(), Failure> {
     session.print_one(&updated)
 }
 
-/// `remove`: removes a participant and prints what happened to it.
+/// `remove`: removes a participant and prints what happened to it; with
+/// `--all-conversations`, from every conversation it is in (see [`bulk::remove_everywhere`]).
 async fn remove(args: RemoveArgs) -> Result<(), Failure> {
-    let session = Session::open(args.target).await?;
-    let sid = session.participant(args.participant.sid)?;
+    let who = args.who.participant();
+    if args.all_conversations {
+        let session = Session::open(args.endpoint, None, args.concurrency).await?;
+        let who = who.ok_or_else(|| Failure::Usage(bulk::NAME_THE_PARTICIPANT.into()))?;
+        return bulk::remove_everywhere(
+            &session,
+            who,
+            args.concurrency,
+            args.dry_run,
+            args.x_twilio_webhook_enabled,
+        )
+        .await;
+    }
+    if who.is_some() {
+        return Err(Failure::Usage(
+            "--identity and --address remove a participant from every conversation it is in: \
+             add --all-conversations (and --dry-run to see where first), or name one \
+             conversation's participant with --conversation-sid and --sid"
+                .into(),
+        ));
+    }
+    let session = Session::open(args.endpoint, args.conversation_sid, None).await?;
+    let sid = session.participant(args.sid)?;
     let deletion = session
         .participants
         .delete(&sid)
@@ -568,6 +711,7 @@ fn configured(
     base_url: Option<String>,
     region: Option<String>,
     edge: Option<String>,
+    in_flight: Option<u32>,
 ) -> Result<Client, Failure> {
     let (credentials, placeholder) = match Credentials::from_env() {
         Ok(credentials) => (credentials, false),
@@ -595,7 +739,9 @@ fn configured(
     if let Some(edge) = edge {
         builder = builder.edge(edge);
     }
-    let client = builder.build()?;
+    let client = builder
+        .given(in_flight, ClientBuilder::max_concurrent_requests)
+        .build()?;
     if placeholder {
         eprintln!("warning: no Twilio credentials set; sending placeholder credentials");
     }

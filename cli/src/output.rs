@@ -11,7 +11,7 @@ use std::{
 };
 
 use clap::ValueEnum;
-use twilio_conversations::Participant;
+use twilio_conversations::{models::ParticipantConversation, Participant};
 
 /// How participants are printed.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -157,6 +157,193 @@ pub fn outcome(
         }
         Format::Tsv => writeln!(out, "{}\t{}", escape(sid, true), escape(outcome, true)),
         Format::Columns => writeln!(out, "{}", escape(sentence, false)),
+    }
+}
+
+/// Writes the conversations a participant is in, as [`Output`] writes participants: a
+/// header first in `columns` and `tsv`, one array at the end in `json`, one object per line
+/// in `jsonl`.
+pub struct ConversationsOutput<W: Write> {
+    format: Format,
+    out: W,
+    started: bool,
+    /// `-o json`: the array so far, written by `finish`.
+    held: Vec<u8>,
+}
+
+impl<W: Write> ConversationsOutput<W> {
+    /// An output of conversations written to `out`.
+    pub fn new(format: Format, out: W) -> Self {
+        Self {
+            format,
+            out,
+            started: false,
+            held: Vec::new(),
+        }
+    }
+
+    fn start(&mut self) -> io::Result<()> {
+        if std::mem::replace(&mut self.started, true) {
+            return Ok(());
+        }
+        match self.format {
+            Format::Columns => writeln!(
+                self.out,
+                "{:<34}  {:<34}  {:<8}  {:<20}  UNIQUE NAME",
+                "CONVERSATION", "PARTICIPANT", "STATE", "CREATED"
+            ),
+            Format::Tsv => writeln!(
+                self.out,
+                "conversation_sid\tparticipant_sid\tconversation_state\tconversation_unique_name\tconversation_friendly_name\tconversation_date_created"
+            ),
+            Format::Json => {
+                self.held.push(b'[');
+                Ok(())
+            }
+            Format::Jsonl => Ok(()),
+        }
+    }
+
+    /// Writes one conversation (in `-o json`, holds it until [`finish`](Self::finish)).
+    pub fn item(&mut self, c: &ParticipantConversation) -> io::Result<()> {
+        let first = !self.started;
+        self.start()?;
+        let text = |value: Option<String>| value.unwrap_or_default();
+        let conversation = text(c.conversation_sid.as_ref().map(ToString::to_string));
+        let participant = text(c.participant_sid.as_ref().map(ToString::to_string));
+        let state = c.conversation_state.as_str();
+        let created = text(
+            c.conversation_date_created
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+        );
+        let unique = c.conversation_unique_name.as_deref().unwrap_or("");
+        match self.format {
+            Format::Columns => {
+                let line = format!(
+                    "{conversation:<34}  {participant:<34}  {:<8}  {created:<20}  {}",
+                    escape(state, false),
+                    escape(unique, false)
+                );
+                writeln!(self.out, "{}", line.trim_end())
+            }
+            Format::Tsv => {
+                let cells = [
+                    conversation.as_str(),
+                    participant.as_str(),
+                    state,
+                    unique,
+                    c.conversation_friendly_name.as_deref().unwrap_or(""),
+                    created.as_str(),
+                ];
+                let row: Vec<Cow<str>> = cells.iter().map(|c| escape(c, true)).collect();
+                writeln!(self.out, "{}", row.join("\t"))
+            }
+            Format::Json => {
+                if !first {
+                    self.held.push(b',');
+                }
+                serde_json::to_writer(&mut self.held, c).map_err(io::Error::from)
+            }
+            Format::Jsonl => {
+                serde_json::to_writer(&mut self.out, c).map_err(io::Error::from)?;
+                self.out.write_all(b"\n")
+            }
+        }
+    }
+
+    /// Writes what was held back (the header of an empty list, the JSON array) and flushes.
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.start()?;
+        if let Format::Json = self.format {
+            self.held.extend_from_slice(b"]\n");
+            self.out.write_all(&self.held)?;
+        }
+        self.out.flush()
+    }
+}
+
+/// What a bulk command did in one conversation: one line of its output.
+pub struct BulkRecord<'a> {
+    /// The input line the item came from (`create --from`), from 1.
+    pub line: Option<usize>,
+    /// The conversation's SID or unique name.
+    pub conversation: &'a str,
+    /// `deleted`, `already_gone`, `created`, `exists`, `failed`, `unknown` or
+    /// `would_delete` (a dry run).
+    pub outcome: &'a str,
+    /// The participant's SID, when known.
+    pub participant_sid: Option<&'a str>,
+    /// What went wrong, for `failed` and `unknown`.
+    pub error: Option<&'a str>,
+}
+
+/// Writes the header of a bulk command's output (`columns` and `tsv`; nothing in the JSON
+/// formats), with a line-number column when `numbered`.
+pub fn bulk_header(format: Format, mut out: impl Write, numbered: bool) -> io::Result<()> {
+    let line = if numbered { "LINE  " } else { "" };
+    match format {
+        Format::Columns => writeln!(
+            out,
+            "{line}{:<34}  {:<12}  {:<34}  ERROR",
+            "CONVERSATION", "OUTCOME", "PARTICIPANT"
+        ),
+        Format::Tsv => {
+            let line = if numbered { "line\t" } else { "" };
+            writeln!(
+                out,
+                "{line}conversation_sid\toutcome\tparticipant_sid\terror"
+            )
+        }
+        Format::Json | Format::Jsonl => Ok(()),
+    }
+}
+
+/// Writes one item of a bulk command: in `json` and `jsonl` one object per line with
+/// `line` (when numbered), `conversation_sid`, `outcome`, and `participant_sid` and `error`
+/// when known, in that order; a row in `columns` and `tsv`.
+pub fn bulk_record(format: Format, mut out: impl Write, record: &BulkRecord<'_>) -> io::Result<()> {
+    match format {
+        Format::Json | Format::Jsonl => {
+            out.write_all(b"{")?;
+            if let Some(line) = record.line {
+                write!(out, "\"line\":{line},")?;
+            }
+            out.write_all(b"\"conversation_sid\":")?;
+            serde_json::to_writer(&mut out, record.conversation)?;
+            out.write_all(b",\"outcome\":")?;
+            serde_json::to_writer(&mut out, record.outcome)?;
+            if let Some(sid) = record.participant_sid {
+                out.write_all(b",\"participant_sid\":")?;
+                serde_json::to_writer(&mut out, sid)?;
+            }
+            if let Some(error) = record.error {
+                out.write_all(b",\"error\":")?;
+                serde_json::to_writer(&mut out, error)?;
+            }
+            out.write_all(b"}\n")
+        }
+        Format::Columns => {
+            let line = record.line.map(|n| format!("{n:<4}  ")).unwrap_or_default();
+            let row = format!(
+                "{line}{:<34}  {:<12}  {:<34}  {}",
+                escape(record.conversation, false),
+                record.outcome,
+                escape(record.participant_sid.unwrap_or(""), false),
+                escape(record.error.unwrap_or(""), false),
+            );
+            writeln!(out, "{}", row.trim_end())
+        }
+        Format::Tsv => {
+            let line = record.line.map(|n| format!("{n}\t")).unwrap_or_default();
+            writeln!(
+                out,
+                "{line}{}\t{}\t{}\t{}",
+                escape(record.conversation, true),
+                record.outcome,
+                escape(record.participant_sid.unwrap_or(""), true),
+                escape(record.error.unwrap_or(""), true),
+            )
+        }
     }
 }
 

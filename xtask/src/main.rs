@@ -9,6 +9,8 @@ use std::{
 
 use xtask::{bench, check_spec, readme, spec_drift};
 
+mod bench_fleet;
+
 const COMMANDS: &str = "\
 Usage: cargo xtask <command>
 
@@ -25,6 +27,10 @@ Commands:
   bench        stream() vs minimal reqwest + serde_json loops (typed and untyped), the
                tool, round-trip latency, and memory flatness
                [--participants N (100000)] [--runs N (5)] [--no-memory]
+  bench-fleet  one participant across 200 conversations at a 40 ms round trip:
+               offboarding at concurrency 1/8/16, 16 at once against a server that
+               takes 4, a 3 s outage with and without the retry budget; writes
+               target/bench-fleet.json
 ";
 
 /// Counts bytes allocated, for the benchmark's bytes-per-participant figure.
@@ -97,6 +103,21 @@ fn main() -> ExitCode {
             exit_code(status)
         }
         Some("bench") => bench(rest),
+        Some("bench-fleet") if cfg!(debug_assertions) => {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
+                .args(&args)
+                .status();
+            exit_code(status)
+        }
+        Some("bench-fleet") => match bench_fleet::run(&workspace_root()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("bench-fleet: {message}");
+                ExitCode::FAILURE
+            }
+        },
         Some("bench-serve") => bench_serve(rest),
         Some("bench-probe") => bench_probe(rest),
         None | Some("help" | "--help" | "-h") => {

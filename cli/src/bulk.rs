@@ -1,0 +1,482 @@
+//! The commands over many conversations: `conversations` (where a participant is),
+//! `remove --all-conversations` and `create --from`.
+//!
+//! The two writes print one line per conversation as it completes (see
+//! [`output::bulk_record`]), a progress line on stderr when stderr is a terminal, and a
+//! summary on stderr at the end. Exit code: 0 when every item is done or was already so, 1
+//! when any failed, 3 when any outcome is unknown (a create that may have happened); 3 wins.
+//! Both writes tolerate what an earlier run did (`already_gone`, `exists`), so running the
+//! same command again finishes an interrupted or failed run without doing anything twice.
+
+use std::{
+    fs,
+    io::{self, IsTerminal, Read, Write},
+};
+
+use clap::Args;
+use serde_json::Value;
+use twilio_conversations::{
+    prelude::*, CreateParticipant, Creation, DeleteParticipant, Deletion, Error, FleetRun,
+    ParticipantRef, DEFAULT_FLEET_CONCURRENCY,
+};
+
+use crate::{
+    output::{self, BulkRecord, ConversationsOutput, Format},
+    Endpoint, Failure, Given, Session,
+};
+
+/// What `conversations` and `remove --all-conversations` say when no participant is named.
+pub const NAME_THE_PARTICIPANT: &str =
+    "name the participant: --identity <IDENTITY> (chat) or --address <ADDRESS> (SMS, WhatsApp)";
+
+/// The most conversations a bulk command works on at once.
+const MAX_CONCURRENCY: u32 = 64;
+
+/// Parses `--concurrency`: 1 to [`MAX_CONCURRENCY`].
+pub fn concurrency(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number from 1 to {MAX_CONCURRENCY}")),
+    }
+}
+
+/// Who to look for: a chat identity or a messaging address (at most one).
+#[derive(Args, Debug)]
+#[group(id = "who", multiple = false)]
+pub struct Who {
+    /// The participant's chat identity.
+    #[arg(long)]
+    identity: Option<String>,
+    /// The participant's messaging address, e.g. +15558675310 or whatsapp:+15558675310.
+    #[arg(long)]
+    address: Option<String>,
+}
+
+impl Who {
+    /// The participant named, if one is.
+    pub fn participant(self) -> Option<ParticipantRef> {
+        match (self.identity, self.address) {
+            (Some(identity), _) => Some(ParticipantRef::identity(identity)),
+            (None, Some(address)) => Some(ParticipantRef::address(address)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The flags of `conversations`.
+#[derive(Args, Debug)]
+pub struct ConversationsArgs {
+    #[command(flatten)]
+    endpoint: Endpoint,
+    #[command(flatten)]
+    who: Who,
+    /// The most conversations to list.
+    #[arg(long)]
+    limit: Option<u64>,
+    /// Conversations per request (1 to 50; default 50).
+    #[arg(long)]
+    page_size: Option<u32>,
+}
+
+/// `conversations`: streams the conversations a participant is in to stdout (`-o json` is
+/// written once the whole list arrived).
+pub async fn conversations(args: ConversationsArgs) -> Result<(), Failure> {
+    let who = args
+        .who
+        .participant()
+        .ok_or_else(|| Failure::Usage(NAME_THE_PARTICIPANT.into()))?;
+    let session = Session::open(args.endpoint, None, None).await?;
+    let mut found = session
+        .client
+        .participant_conversations(&session.service, who)
+        .given(args.page_size, |request, size| request.page_size(size))
+        .given(args.limit, |request, limit| request.limit(limit))
+        .stream();
+    let mut out = ConversationsOutput::new(session.format, io::BufWriter::new(io::stdout().lock()));
+    while let Some(conversation) = found.try_next().await? {
+        out.item(&conversation)?;
+    }
+    Ok(out.finish()?)
+}
+
+/// `remove --all-conversations`: lists the conversations `who` is in, then deletes it from
+/// each by the participant SID the listing gives, `concurrency` at a time; with `dry_run`,
+/// prints each as `would_delete` and sends no DELETE.
+pub async fn remove_everywhere(
+    session: &Session,
+    who: ParticipantRef,
+    concurrency: Option<u32>,
+    dry_run: bool,
+    webhook_enabled: Option<bool>,
+) -> Result<(), Failure> {
+    let found = session
+        .client
+        .participant_conversations(&session.service, who)
+        .list()
+        .await?;
+    let items: Vec<(String, Option<String>)> = found
+        .iter()
+        .map(|c| {
+            let conversation = c
+                .conversation_sid
+                .as_ref()
+                .map(ToString::to_string)
+                .or_else(|| c.conversation_unique_name.clone())
+                .unwrap_or_default();
+            (
+                conversation,
+                c.participant_sid.as_ref().map(ToString::to_string),
+            )
+        })
+        .collect();
+    let mut report = Report::new(session.format, false)?;
+    if dry_run {
+        for (conversation, sid) in &items {
+            report.record(&BulkRecord {
+                line: None,
+                conversation,
+                outcome: "would_delete",
+                participant_sid: sid.as_deref(),
+                error: None,
+            })?;
+        }
+        eprintln!(
+            "dry run: would remove the participant from {} conversations; nothing was sent",
+            items.len()
+        );
+        return Ok(());
+    }
+    let run = session
+        .client
+        .fleet(&session.service)
+        .concurrency(fleet_concurrency(concurrency))
+        .run(items.clone(), move |participants, (_, sid)| async move {
+            let sid = sid.ok_or_else(|| Error::InvalidInput {
+                parameter: "Sid",
+                reason: "the listing gave no participant SID for this conversation".into(),
+            })?;
+            participants
+                .delete(sid)
+                .given(webhook_enabled, DeleteParticipant::webhook_enabled)
+                .send_unless_gone()
+                .await
+        });
+    report
+        .run(run, |index, result| {
+            let sid = items[index].1.clone();
+            match result {
+                Ok(Deletion::Deleted) => ("deleted", sid),
+                // `AlreadyGone`, and any kind of removal newer than this tool.
+                Ok(_) => ("already_gone", sid),
+                Err(error) => (failure_outcome(error), sid),
+            }
+        })
+        .await?;
+    report.finish()
+}
+
+/// One participant to create, from one line of `create --from`.
+pub struct Creating {
+    /// The line it came from, from 1.
+    line: usize,
+    conversation: String,
+    identity: Option<String>,
+    address: Option<String>,
+    proxy_address: Option<String>,
+    projected_address: Option<String>,
+    attributes: Option<String>,
+    role_sid: Option<String>,
+    date_created: Option<chrono::DateTime<chrono::Utc>>,
+    date_updated: Option<chrono::DateTime<chrono::Utc>>,
+    webhook_enabled: Option<bool>,
+}
+
+impl Creating {
+    /// The create request for this participant.
+    fn request(self, create: CreateParticipant) -> CreateParticipant {
+        create
+            .given(self.identity, CreateParticipant::identity)
+            .given(self.address, CreateParticipant::address)
+            .given(self.proxy_address, CreateParticipant::proxy_address)
+            .given(self.projected_address, CreateParticipant::projected_address)
+            .given(self.attributes, |b, json| b.attributes_text(json))
+            .given(self.role_sid, |b, role| b.role_sid(role))
+            .given(self.date_created, |b, date| b.date_created(date))
+            .given(self.date_updated, |b, date| b.date_updated(date))
+            .given(self.webhook_enabled, |b, on| b.webhook_enabled(on))
+    }
+}
+
+/// The fields a line of `create --from` may hold.
+const CREATE_FIELDS: &str = "conversation_sid, identity, messaging_binding.address, \
+    messaging_binding.proxy_address, messaging_binding.projected_address, attributes, \
+    role_sid, date_created, date_updated, x_twilio_webhook_enabled";
+
+/// Reads every line of `from` (a file, or `-` for stdin) and checks it; any bad line refuses
+/// the whole input, each reported with its line number, before anything is sent. Blank
+/// lines are skipped.
+pub fn read_creations(from: &str) -> Result<Vec<Creating>, Failure> {
+    let cannot_read = |e: io::Error| Failure::Usage(format!("cannot read {from}: {e}"));
+    let text = if from == "-" {
+        let mut text = String::new();
+        io::stdin().read_to_string(&mut text).map_err(cannot_read)?;
+        text
+    } else {
+        fs::read_to_string(from).map_err(cannot_read)?
+    };
+    let mut items = Vec::new();
+    let mut bad = 0usize;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_creation(i + 1, line) {
+            Ok(item) => items.push(item),
+            Err(reason) => {
+                bad += 1;
+                eprintln!("{from}:{}: {reason}", i + 1);
+            }
+        }
+    }
+    if bad > 0 {
+        return Err(Failure::Usage(format!(
+            "{bad} bad line(s) in {from}; nothing was sent"
+        )));
+    }
+    Ok(items)
+}
+
+/// One line of `create --from`, or why it is refused.
+fn parse_creation(line: usize, text: &str) -> Result<Creating, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
+    let Value::Object(fields) = value else {
+        return Err("not a JSON object".into());
+    };
+    let mut item = Creating {
+        line,
+        conversation: String::new(),
+        identity: None,
+        address: None,
+        proxy_address: None,
+        projected_address: None,
+        attributes: None,
+        role_sid: None,
+        date_created: None,
+        date_updated: None,
+        webhook_enabled: None,
+    };
+    for (name, value) in fields {
+        if value.is_null() {
+            continue;
+        }
+        let text = || match &value {
+            Value::String(text) => Ok(text.clone()),
+            _ => Err(format!("`{name}` must be a string")),
+        };
+        let date = || {
+            text()?
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .map_err(|e| format!("`{name}` is not an RFC 3339 date: {e}"))
+        };
+        match name.as_str() {
+            "conversation_sid" => item.conversation = text()?,
+            "identity" => item.identity = Some(text()?),
+            "messaging_binding.address" => item.address = Some(text()?),
+            "messaging_binding.proxy_address" => item.proxy_address = Some(text()?),
+            "messaging_binding.projected_address" => item.projected_address = Some(text()?),
+            "attributes" => {
+                item.attributes = Some(match &value {
+                    Value::String(json) => {
+                        serde_json::from_str::<Value>(json)
+                            .map_err(|e| format!("`attributes` is not JSON text: {e}"))?;
+                        json.clone()
+                    }
+                    other => other.to_string(),
+                });
+            }
+            "role_sid" => item.role_sid = Some(text()?),
+            "date_created" => item.date_created = Some(date()?),
+            "date_updated" => item.date_updated = Some(date()?),
+            "x_twilio_webhook_enabled" => match value {
+                Value::Bool(on) => item.webhook_enabled = Some(on),
+                _ => return Err("`x_twilio_webhook_enabled` must be true or false".into()),
+            },
+            _ => return Err(format!("unknown field `{name}` (known: {CREATE_FIELDS})")),
+        }
+    }
+    if item.conversation.is_empty() {
+        return Err("`conversation_sid` is missing".into());
+    }
+    if item.identity.is_none() && item.address.is_none() && item.projected_address.is_none() {
+        return Err(
+            "a participant needs `identity`, `messaging_binding.address` or \
+                    `messaging_binding.projected_address`"
+                .into(),
+        );
+    }
+    Ok(item)
+}
+
+/// `create --from`: creates each participant, `concurrency` at a time; one already there
+/// (409, 50433/50416) is reported as `exists`.
+pub async fn create_all(
+    session: &Session,
+    items: Vec<Creating>,
+    concurrency: Option<u32>,
+) -> Result<(), Failure> {
+    let lines: Vec<usize> = items.iter().map(|item| item.line).collect();
+    let work = items
+        .into_iter()
+        .map(|item| (item.conversation.clone(), item));
+    let run = session
+        .client
+        .fleet(&session.service)
+        .concurrency(fleet_concurrency(concurrency))
+        .run(work, |participants, (_, item)| async move {
+            item.request(participants.create())
+                .send_unless_present()
+                .await
+        });
+    let mut report = Report::new(session.format, true)?;
+    report.lines = lines;
+    report
+        .run(run, |_, result| match result {
+            Ok(Creation::Created(participant)) => {
+                ("created", participant.sid.as_ref().map(ToString::to_string))
+            }
+            // `AlreadyPresent`, and any kind of creation newer than this tool.
+            Ok(_) => ("exists", None),
+            Err(error) => (failure_outcome(error), None),
+        })
+        .await?;
+    report.finish()
+}
+
+/// The fleet's concurrency from `--concurrency`.
+fn fleet_concurrency(concurrency: Option<u32>) -> usize {
+    concurrency.map_or(DEFAULT_FLEET_CONCURRENCY, |n| n as usize)
+}
+
+/// `unknown` for a write that may have happened, `failed` for any other error.
+fn failure_outcome(error: &Error) -> &'static str {
+    match error {
+        Error::OutcomeUnknown { .. } => "unknown",
+        _ => "failed",
+    }
+}
+
+/// The outcomes, in the order the summary gives them.
+const OUTCOMES: [&str; 6] = [
+    "created",
+    "exists",
+    "deleted",
+    "already_gone",
+    "failed",
+    "unknown",
+];
+
+/// The output of a bulk write: a line per item on stdout, progress and a summary on stderr,
+/// and the exit code from the counts.
+struct Report {
+    format: Format,
+    out: io::BufWriter<io::StdoutLock<'static>>,
+    /// The input line of each item, by index (`create --from`), or empty.
+    lines: Vec<usize>,
+    counts: [usize; OUTCOMES.len()],
+    progress: bool,
+}
+
+impl Report {
+    /// Starts the output (its header in `columns` and `tsv`).
+    fn new(format: Format, numbered: bool) -> Result<Self, Failure> {
+        let mut out = io::BufWriter::new(io::stdout().lock());
+        output::bulk_header(format, &mut out, numbered)?;
+        Ok(Self {
+            format,
+            out,
+            lines: Vec::new(),
+            counts: [0; OUTCOMES.len()],
+            progress: io::stderr().is_terminal(),
+        })
+    }
+
+    /// Writes one item and flushes it, so an interrupted run shows what it did.
+    fn record(&mut self, record: &BulkRecord<'_>) -> Result<(), Failure> {
+        if let Some(i) = OUTCOMES.iter().position(|o| *o == record.outcome) {
+            self.counts[i] += 1;
+        }
+        output::bulk_record(self.format, &mut self.out, record)?;
+        Ok(self.out.flush()?)
+    }
+
+    /// Reports each item of `run` as it completes; `classify` gives its outcome and
+    /// participant SID from its index and result.
+    async fn run<R>(
+        &mut self,
+        mut run: FleetRun<R>,
+        classify: impl Fn(usize, &Result<R, Error>) -> (&'static str, Option<String>),
+    ) -> Result<(), Failure> {
+        while let Some(done) = run.next().await {
+            let (outcome, sid) = classify(done.index, &done.result);
+            let error = done.result.as_ref().err().map(ToString::to_string);
+            let conversation = done.conversation.to_string();
+            self.record(&BulkRecord {
+                line: self.lines.get(done.index).copied(),
+                conversation: &conversation,
+                outcome,
+                participant_sid: sid.as_deref(),
+                error: error.as_deref(),
+            })?;
+            if self.progress {
+                let p = run.progress();
+                let total = p.total.map(|t| format!("/{t}")).unwrap_or_default();
+                eprint!(
+                    "\r\x1b[2K{}{total} done, {} failed, {} in flight",
+                    p.done, p.failed, p.in_flight
+                );
+            }
+        }
+        if self.progress {
+            eprint!("\r\x1b[2K");
+        }
+        Ok(())
+    }
+
+    /// The summary on stderr, and the exit code: 3 when an outcome is unknown, 1 when an
+    /// item failed, 0 otherwise.
+    fn finish(self) -> Result<(), Failure> {
+        let count = |outcome: &str| {
+            OUTCOMES
+                .iter()
+                .position(|o| *o == outcome)
+                .map_or(0, |i| self.counts[i])
+        };
+        let total: usize = self.counts.iter().sum();
+        let parts: Vec<String> = OUTCOMES
+            .iter()
+            .zip(self.counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(outcome, n)| format!("{n} {outcome}"))
+            .collect();
+        let parts = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", parts.join(", "))
+        };
+        eprintln!("summary: {total} conversations{parts}");
+        let (failed, unknown) = (count("failed"), count("unknown"));
+        if unknown > 0 {
+            return Err(Failure::OutcomeUnknown {
+                message: format!("{unknown} of {total} outcomes are unknown"),
+                advice: "the writes may have happened: run the same command again, which \
+                         reports what is already there and finishes the rest",
+            });
+        }
+        if failed > 0 {
+            return Err(Failure::Remote(format!(
+                "{failed} of {total} failed; run the same command again to finish the job"
+            )));
+        }
+        Ok(())
+    }
+}
