@@ -729,7 +729,7 @@ fn malformed_known_fields_are_named() {
         EventError::Invalid {
             event: "onParticipantAdded".into(),
             field: "ParticipantSid",
-            problem: "invalid ParticipantSid \"CH0123456789abcdef0123456789abcdef\": expected the prefix `MB`".into(),
+            problem: "invalid ParticipantSid (starting \"CH01\", 34 characters): expected the prefix `MB`".into(),
         }
     );
     assert_eq!(
