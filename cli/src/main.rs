@@ -68,6 +68,9 @@ Exit codes:
   2  bad input or configuration; nothing was sent
   3  a write was sent but its answer was lost: it may have happened. Fetch the participant
      (or list the conversation) before retrying, rather than repeating the command
+The bulk commands (remove --all-conversations, create --from) print one line per
+conversation and exit 0 when every item is done or was already so, 1 when any failed, 3 when
+any outcome is unknown (3 wins); running the same command again finishes the job.
 
 Try it without an account: twilio-participants list --demo";
 
@@ -80,7 +83,8 @@ const FETCH_BEFORE_RETRYING: &str =
 #[command(
     name = "twilio-participants",
     version,
-    about = "The participants of a Twilio conversation: list, create, fetch, update, remove",
+    about = "The participants of Twilio conversations: list, create, fetch, update, remove; \
+             where a participant is, and adding or removing it across conversations",
     after_help = AFTER_HELP,
     arg_required_else_help = false
 )]
