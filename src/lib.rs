@@ -230,7 +230,8 @@ pub use sid::{
     UserSid,
 };
 
-/// The README's Rust examples, compiled as doc tests so they stay true.
-#[cfg(doctest)]
+/// The README's Rust examples, compiled as doc tests so they stay true (its testing example
+/// needs the `testing` feature).
+#[cfg(all(doctest, feature = "testing"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
