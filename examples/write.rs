@@ -71,7 +71,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(fake) = &setup.fake {
         println!("the requests the fake received:");
         for request in fake.requests() {
-            println!("  {} {} {}", request.method, request.path, request.body);
+            println!(
+                "  {} {}{}",
+                request.method,
+                request.path,
+                if request.body.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", request.body)
+                }
+            );
         }
     }
     Ok(())
