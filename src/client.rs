@@ -28,8 +28,7 @@ use crate::{
 ///
 /// ```no_run
 /// # async fn run() -> twilio_conversations::Result<()> {
-/// use futures_util::TryStreamExt;
-/// use twilio_conversations::{Client, ServiceSid};
+/// use twilio_conversations::{prelude::*, Client, ServiceSid};
 ///
 /// let client = Client::from_env()?;
 /// let service: ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
@@ -76,6 +75,26 @@ impl Client {
     /// update and delete. `conversation` is its `CH…` SID ([`crate::ConversationSid`], owned
     /// or borrowed) or its unique name (`&str`, `String`). Nothing is sent until an
     /// operation runs.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_generated(&service, "support-room-7", 120, 7);
+    /// use twilio_conversations::ConversationSid;
+    ///
+    /// let by_name = client.participants(&service, "support-room-7");
+    /// assert_eq!(by_name.list().await?.len(), 120);
+    /// let sid: ConversationSid = "CH0123456789abcdef0123456789abcdef".parse()?;
+    /// let by_sid = client.participants(&service, &sid); // a conversation by its CH… SID
+    /// # let _ = by_sid;
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn participants(
         &self,
         service: &ServiceSid,
@@ -86,6 +105,34 @@ impl Client {
 
     /// The conversations of `service` that a participant is in, by chat identity or
     /// messaging address; nothing is sent until the request runs.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # for room in ["support-1", "support-2", "support-3"] { fake.add_conversation(&service, room, []); }
+    /// # for room in ["support-1", "support-3"] {
+    /// #     client.participants(&service, room).create().identity("agent-7").await?;
+    /// # }
+    /// use twilio_conversations::ParticipantRef;
+    ///
+    /// let found = client
+    ///     .participant_conversations(&service, ParticipantRef::identity("agent-7"))
+    ///     .list()
+    ///     .await?;
+    /// assert_eq!(found.len(), 2);
+    /// let by_address = client
+    ///     .participant_conversations(&service, ParticipantRef::address("+15558675310"))
+    ///     .list()
+    ///     .await?;
+    /// assert!(by_address.is_empty());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn participant_conversations(
         &self,
         service: &ServiceSid,
@@ -96,6 +143,32 @@ impl Client {
 
     /// Runs one participant operation over many conversations of `service`, at most
     /// [`Fleet::concurrency`] at once; see [`Fleet::run`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # for room in ["support-1", "support-2", "support-3"] { fake.add_conversation(&service, room, []); }
+    /// use twilio_conversations::prelude::*;
+    ///
+    /// let rooms = ["support-1", "support-2", "support-3"];
+    /// let mut results = client
+    ///     .fleet(&service)
+    ///     .concurrency(2)
+    ///     .run(rooms, |participants, _room| async move {
+    ///         participants.create().identity("supervisor-1").send_unless_present().await
+    ///     });
+    /// while let Some(done) = results.next().await {
+    ///     println!("{}: {:?}", done.conversation, done.result.map(|_| "present"));
+    /// }
+    /// assert_eq!(results.progress().done, 3);
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn fleet(&self, service: &ServiceSid) -> Fleet {
         Fleet::new(self.clone(), service.clone())
     }
@@ -112,6 +185,24 @@ impl Client {
 
     /// What the client has done to protect Twilio and the account so far: requests in
     /// flight, the current cap, 429s, retries made and refused, budget left.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_generated(&service, "support-room-7", 120, 7);
+    /// fake.fail_next(429, Some(0)); // rate-limited once, then retried
+    /// let everyone = client.participants(&service, "support-room-7").list().await?;
+    /// assert_eq!(everyone.len(), 120);
+    /// let stats = client.stats();
+    /// assert_eq!((stats.throttled, stats.retries, stats.in_flight), (1, 1, 0));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn stats(&self) -> ClientStats {
         ClientStats::read(&self.config.limiter, &self.config.budget)
     }
@@ -131,6 +222,26 @@ impl Client {
 }
 
 /// Configures a [`Client`]. Credentials are required; everything else has a default.
+///
+/// ```
+/// use std::time::Duration;
+/// use twilio_conversations::{Client, Credentials, RetryBudget, RetryPolicy};
+///
+/// # fn main() -> Result<(), twilio_conversations::Error> {
+/// let client = Client::builder()
+///     .credentials(Credentials::auth_token("AC0123456789abcdef0123456789abcdef".parse()?, "token"))
+///     .region("ie1")
+///     .edge("dublin")
+///     .timeout(Duration::from_secs(10))
+///     .call_timeout(Duration::from_secs(60))
+///     .max_concurrent_requests(8)
+///     .retry_budget(RetryBudget::standard())
+///     .retry_policy(RetryPolicy::default())
+///     .user_agent("my-app/1.2")
+///     .build()?;
+/// assert_eq!(client.base_url(), "https://conversations.dublin.ie1.twilio.com");
+/// # Ok(()) }
+/// ```
 #[derive(Default)]
 pub struct ClientBuilder {
     credentials: Option<Credentials>,

@@ -82,6 +82,38 @@ impl<C: InConversation, T> InConversation for (C, T) {
 
 /// Runs one operation over many conversations of a Conversation Service; made by
 /// [`Client::fleet`].
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+/// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+/// # let client = twilio_conversations::Client::builder()
+/// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+/// # for room in ["support-1", "support-2", "support-3"] { fake.add_conversation(&service, room, []); }
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// use twilio_conversations::prelude::*;
+///
+/// let finished = Arc::new(AtomicUsize::new(0));
+/// let counter = finished.clone();
+/// let results: Vec<_> = client
+///     .fleet(&service)
+///     .concurrency(2)
+///     .stop_on_error(true)
+///     .on_progress(move |progress| counter.store(progress.done, Ordering::Relaxed))
+///     .run(["support-1", "support-2", "no-such-room"], |participants, _| async move {
+///         participants.list().await
+///     })
+///     .collect()
+///     .await;
+/// assert_eq!(results.len(), 3);
+/// assert_eq!(results.iter().filter(|done| done.result.is_err()).count(), 1); // 404
+/// assert_eq!(finished.load(Ordering::Relaxed), 3);
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))] fn main() {}
+/// ```
 #[derive(Clone)]
 #[must_use = "a fleet does nothing until it runs"]
 pub struct Fleet {
@@ -139,19 +171,32 @@ impl Fleet {
     /// ([`Deletion::AlreadyGone`]), so running it again finishes an interrupted run. The
     /// whole list is read before the first delete, so deleting does not shift its pages.
     ///
-    /// ```no_run
-    /// # async fn run(client: twilio_conversations::Client, service: twilio_conversations::ServiceSid)
-    /// # -> twilio_conversations::Result<()> {
-    /// use twilio_conversations::{prelude::*, ParticipantRef};
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # for room in ["support-1", "support-2", "support-3"] { fake.add_conversation(&service, room, []); }
+    /// # for room in ["support-1", "support-3"] {
+    /// #     client.participants(&service, room).create().identity("agent-7").await?;
+    /// # }
+    /// use twilio_conversations::{prelude::*, Deletion, ParticipantRef};
     ///
     /// let mut removals = client
     ///     .fleet(&service)
     ///     .remove_everywhere(ParticipantRef::identity("agent-7"))
     ///     .await?;
+    /// let mut removed = Vec::new();
     /// while let Some(done) = removals.next().await {
-    ///     println!("{}: {:?}", done.conversation, done.result);
+    ///     assert_eq!(done.result?, Deletion::Deleted);
+    ///     removed.push(done.conversation.to_string());
     /// }
+    /// assert_eq!(removed.len(), 2);
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
     /// ```
     ///
     /// # Errors
@@ -174,10 +219,16 @@ impl Fleet {
     /// Runs `operation` for each item, on the participants of the item's conversation; the
     /// results arrive as they complete.
     ///
-    /// ```no_run
-    /// # async fn run(client: twilio_conversations::Client, service: twilio_conversations::ServiceSid)
-    /// # -> twilio_conversations::Result<()> {
-    /// use twilio_conversations::prelude::*;
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # for room in ["support-1", "support-2", "support-3"] { fake.add_conversation(&service, room, []); }
+    /// use twilio_conversations::{prelude::*, Creation};
     ///
     /// let rooms = ["support-1", "support-2", "support-3"];
     /// let mut results = client
@@ -187,9 +238,23 @@ impl Fleet {
     ///         participants.create().identity("supervisor-1").send_unless_present().await
     ///     });
     /// while let Some(done) = results.next().await {
-    ///     println!("{}: {:?}", done.conversation, done.result);
+    ///     assert!(matches!(done.result?, Creation::Created(_)));
+    ///     println!("added to {}", done.conversation);
     /// }
+    ///
+    /// // Items can carry your own data: (conversation, data) pairs.
+    /// let last_read = [("support-1", 4), ("support-2", 9)];
+    /// let updated: Vec<_> = client
+    ///     .fleet(&service)
+    ///     .run(last_read, |participants, (_room, index)| async move {
+    ///         let sid = participants.fetch("supervisor-1").await?.sid.expect("a SID");
+    ///         participants.update(&sid).last_read_message_index(index).await
+    ///     })
+    ///     .collect()
+    ///     .await;
+    /// assert!(updated.iter().all(|done| done.result.is_ok()));
     /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
     /// ```
     pub fn run<I, T, R, F, Fut>(self, items: I, operation: F) -> FleetRun<R>
     where

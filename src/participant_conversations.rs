@@ -73,6 +73,34 @@ impl ParticipantRef {
 /// A request for the conversations a participant is in; run it with
 /// [`stream`](Self::stream), [`list`](Self::list) or [`first_page`](Self::first_page).
 /// Made by [`Client::participant_conversations`].
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+/// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+/// # let client = twilio_conversations::Client::builder()
+/// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+/// # for room in ["support-1", "support-2", "support-3"] { fake.add_conversation(&service, room, []); }
+/// # for room in ["support-1", "support-3"] {
+/// #     client.participants(&service, room).create().identity("agent-7").await?;
+/// # }
+/// use twilio_conversations::{prelude::*, ParticipantRef};
+///
+/// let mut conversations = client
+///     .participant_conversations(&service, ParticipantRef::identity("agent-7"))
+///     .stream();
+/// let mut rooms = Vec::new();
+/// while let Some(found) = conversations.try_next().await? {
+///     println!("{:?} as {:?}", found.conversation_sid, found.participant_sid);
+///     rooms.extend(found.conversation_unique_name);
+/// }
+/// rooms.sort();
+/// assert_eq!(rooms, ["support-1", "support-3"]);
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))] fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a list request does nothing until it is run"]
 pub struct ListParticipantConversations {

@@ -18,6 +18,35 @@ use crate::{
 /// [`proxy_address`](Self::proxy_address), the Twilio number); a group-MMS participant a
 /// [`projected_address`](Self::projected_address). A create is never repeated once it may
 /// have reached Twilio (see [`Error::OutcomeUnknown`]).
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+/// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+/// # let client = twilio_conversations::Client::builder()
+/// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+/// # fake.add_conversation(&service, "support-room-7", []);
+/// let participants = client.participants(&service, "support-room-7");
+/// let alice = participants
+///     .create()
+///     .identity("alice")
+///     .attributes(&serde_json::json!({ "nickname": "Al" }))
+///     .webhook_enabled(false) // no webhook for this change
+///     .await?; // or .send().await
+/// assert_eq!(alice.attributes.as_deref(), Some(r#"{"nickname":"Al"}"#));
+///
+/// let whatsapp = participants
+///     .create()
+///     .address("whatsapp:+15558675310")
+///     .proxy_address("whatsapp:+15017122661")
+///     .await?;
+/// let binding = whatsapp.messaging_binding.expect("a binding");
+/// assert_eq!(binding.address.as_deref(), Some("whatsapp:+15558675310"));
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))] fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a create does nothing until it is sent"]
 pub struct CreateParticipant {
@@ -77,6 +106,31 @@ impl CreateParticipant {
     /// timeout or a cut connection after sending, the call deadline with the request on the
     /// wire, or a 2xx whose body could not be read: its `sid` when the body showed one), or
     /// a transport error when nothing reached Twilio.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// use twilio_conversations::Error;
+    ///
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let alice = participants.create().identity("alice").send().await?;
+    /// assert_eq!(alice.identity.as_deref(), Some("alice"));
+    /// // The same identity again is a conflict: 409 with Twilio code 50433.
+    /// match participants.create().identity("alice").send().await {
+    ///     Err(Error::Api(api)) => assert_eq!((api.status, api.code), (409, Some(50433))),
+    ///     other => panic!("expected a conflict, got {other:?}"),
+    /// }
+    /// // Neither an identity nor an address: refused before sending.
+    /// assert!(participants.create().send().await.unwrap_err().is_local());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub async fn send(self) -> Result<Participant> {
         let Self {
             handler,
@@ -124,6 +178,26 @@ impl CreateParticipant {
     ///
     /// # Errors
     /// As [`send`](Self::send), except those two conflicts.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// use twilio_conversations::Creation;
+    ///
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let first = participants.create().identity("alice").send_unless_present().await?;
+    /// assert!(matches!(first, Creation::Created(_)));
+    /// let again = participants.create().identity("alice").send_unless_present().await?;
+    /// assert_eq!(again, Creation::AlreadyPresent { code: 50433 });
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub async fn send_unless_present(self) -> Result<Creation<Participant>> {
         creation(self.send().await)
     }

@@ -11,6 +11,26 @@ use crate::{
 };
 
 /// A participant to remove; send with [`send`](Self::send) or `.await`.
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+/// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+/// # let client = twilio_conversations::Client::builder()
+/// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+/// # fake.add_conversation(&service, "support-room-7", []);
+/// # let alice = client.participants(&service, "support-room-7").create().identity("alice").await?;
+/// # let sid = alice.sid.expect("a SID");
+/// use twilio_conversations::Deletion;
+///
+/// let participants = client.participants(&service, "support-room-7");
+/// let removed = participants.delete(&sid).webhook_enabled(false).await?; // or .send().await
+/// assert_eq!(removed, Deletion::Deleted);
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))] fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a delete does nothing until it is sent"]
 pub struct DeleteParticipant {
@@ -48,6 +68,29 @@ impl DeleteParticipant {
     /// [`Error::InvalidInput`]: crate::Error::InvalidInput
     /// [`Error::Api`]: crate::Error::Api
     /// [`Error::OutcomeUnknown`]: crate::Error::OutcomeUnknown
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// # let alice = client.participants(&service, "support-room-7").create().identity("alice").await?;
+    /// # let sid = alice.sid.expect("a SID");
+    /// use twilio_conversations::{Deletion, Error};
+    ///
+    /// let participants = client.participants(&service, "support-room-7");
+    /// assert_eq!(participants.delete(&sid).send().await?, Deletion::Deleted);
+    /// match participants.delete(&sid).send().await {
+    ///     Err(Error::Api(api)) => assert_eq!((api.status, api.code), (404, Some(20404))),
+    ///     other => panic!("expected a 404, got {other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub async fn send(self) -> Result<Deletion> {
         let (conversation, sid) = self.handler.write_path(&self.participant)?;
         let (service, sid) = (&self.handler.service, sid.as_str());
@@ -71,6 +114,26 @@ impl DeleteParticipant {
     ///
     /// # Errors
     /// As [`send`](Self::send), except the 404.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// # let alice = client.participants(&service, "support-room-7").create().identity("alice").await?;
+    /// # let sid = alice.sid.expect("a SID");
+    /// use twilio_conversations::Deletion;
+    ///
+    /// let participants = client.participants(&service, "support-room-7");
+    /// assert_eq!(participants.delete(&sid).send_unless_gone().await?, Deletion::Deleted);
+    /// assert_eq!(participants.delete(&sid).send_unless_gone().await?, Deletion::AlreadyGone);
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub async fn send_unless_gone(self) -> Result<Deletion> {
         gone(self.send().await)
     }

@@ -19,6 +19,26 @@ pub type ParticipantStream = PageStream<Participant>;
 
 /// A request for a conversation's participants; run it with [`stream`](Self::stream),
 /// [`list`](Self::list) or [`first_page`](Self::first_page).
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+/// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+/// # let client = twilio_conversations::Client::builder()
+/// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+/// # fake.add_generated(&service, "support-room-7", 120, 7);
+/// use twilio_conversations::prelude::*;
+///
+/// let request = client.participants(&service, "support-room-7").page_size(25).limit(60);
+/// let some: Vec<_> = request.clone().stream().try_collect().await?;
+/// assert_eq!(some.len(), 60);
+/// assert_eq!(request.list().await?.len(), 60);
+/// assert_eq!(fake.requests().len(), 6); // 25 + 25 + 10, twice
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))] fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "a list request does nothing until it is run"]
 pub struct ListParticipants {

@@ -81,6 +81,27 @@ use crate::{
 ///
 /// Listing reads as before (`.page_size(..)`, `.limit(..)`, `.stream()`, `.list()`,
 /// `.first_page()`); the same handle creates, fetches, updates and deletes.
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+/// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+/// # let client = twilio_conversations::Client::builder()
+/// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+/// # fake.add_generated(&service, "support-room-7", 120, 7);
+/// use twilio_conversations::prelude::*;
+///
+/// let participants = client.participants(&service, "support-room-7");
+/// let first = participants.stream().try_next().await?.expect("a participant");
+/// let alice = participants.create().identity("alice").await?;
+/// let fetched = participants.fetch("alice").await?;
+/// assert_eq!(fetched.sid, alice.sid);
+/// # let _ = first;
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))] fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 pub struct ParticipantsHandler {
     client: Client,
@@ -98,16 +119,71 @@ impl ParticipantsHandler {
     }
 
     /// A list request with this page size (1 to 100; see [`ListParticipants::page_size`]).
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_generated(&service, "support-room-7", 120, 7);
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let page = participants.page_size(50).first_page().await?.expect("a page");
+    /// assert_eq!(page.items.len(), 50);
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn page_size(&self, size: u32) -> ListParticipants {
         self.list_request().page_size(size)
     }
 
     /// A list request returning at most `limit` participants.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_generated(&service, "support-room-7", 120, 7);
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let some = participants.limit(30).list().await?;
+    /// assert_eq!(some.len(), 30);
+    /// assert_eq!(fake.requests()[0].query_value("PageSize"), Some("30")); // no more was asked for
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn limit(&self, limit: u64) -> ListParticipants {
         self.list_request().limit(limit)
     }
 
     /// Streams every participant; see [`ListParticipants::stream`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_generated(&service, "support-room-7", 120, 7);
+    /// use twilio_conversations::prelude::*;
+    ///
+    /// let mut stream = client.participants(&service, "support-room-7").stream();
+    /// let mut count = 0;
+    /// while let Some(participant) = stream.try_next().await? {
+    ///     println!("{:?} {:?}", participant.sid, participant.identity);
+    ///     count += 1;
+    /// }
+    /// assert_eq!(count, 120);
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn stream(&self) -> ParticipantStream {
         self.list_request().stream()
     }
@@ -116,6 +192,21 @@ impl ParticipantsHandler {
     ///
     /// # Errors
     /// The first error of the stream.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_generated(&service, "support-room-7", 120, 7);
+    /// let everyone = client.participants(&service, "support-room-7").list().await?;
+    /// assert_eq!(everyone.len(), 120);
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub async fn list(&self) -> Result<Vec<Participant>> {
         self.list_request().list().await
     }
@@ -124,16 +215,84 @@ impl ParticipantsHandler {
     ///
     /// # Errors
     /// Invalid input before any request, or the request's error.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_generated(&service, "support-room-7", 120, 7);
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let first = participants.first_page().await?.expect("a page");
+    /// assert_eq!(first.items.len(), 100);
+    /// assert_eq!(first.meta.page, 0);
+    /// let second = first.next_page().await?.expect("a second page");
+    /// assert_eq!(second.items.len(), 20);
+    /// assert!(second.next_page().await?.is_none());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub async fn first_page(&self) -> Result<Option<Page<Participant>>> {
         self.list_request().first_page().await
     }
 
     /// A list request with Twilio's largest page and no limit, to configure further.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_generated(&service, "support-room-7", 120, 7);
+    /// use twilio_conversations::prelude::*;
+    ///
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let sms: Vec<_> = participants
+    ///     .list_request()
+    ///     .page_size(40)
+    ///     .limit(100)
+    ///     .stream()
+    ///     .try_filter(|p| std::future::ready(p.messaging_binding.is_some()))
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(sms.len(), 50);
+    /// assert_eq!(fake.requests().len(), 3); // 40 + 40 + 20
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn list_request(&self) -> ListParticipants {
         ListParticipants::new(self.clone())
     }
 
     /// Starts a create: give an identity (chat) or an address (SMS, WhatsApp, group MMS).
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let alice = participants.create().identity("alice").await?; // chat
+    /// let sms = participants
+    ///     .create()
+    ///     .address("+15558675310") // SMS; "whatsapp:+1…" for WhatsApp
+    ///     .proxy_address("+15017122661")
+    ///     .await?;
+    /// assert_eq!(alice.identity.as_deref(), Some("alice"));
+    /// assert!(sms.messaging_binding.is_some());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn create(&self) -> CreateParticipant {
         CreateParticipant::new(self.clone())
     }
@@ -143,6 +302,31 @@ impl ParticipantsHandler {
     /// # Errors
     /// [`Error::InvalidInput`] (nothing sent) for a name that cannot be a path segment;
     /// [`Error::Api`] with 404/20404 when there is no such participant.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// # let alice = client.participants(&service, "support-room-7").create().identity("alice").await?;
+    /// # let sid = alice.sid.expect("a SID");
+    /// use twilio_conversations::Error;
+    ///
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let by_identity = participants.fetch("alice").await?;
+    /// let by_sid = participants.fetch(&sid).await?;
+    /// assert_eq!(by_identity, by_sid);
+    /// match participants.fetch("nobody").await {
+    ///     Err(Error::Api(api)) => assert_eq!((api.status, api.code), (404, Some(20404))),
+    ///     other => panic!("expected a 404, got {other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub async fn fetch(&self, participant: impl Into<ParticipantId>) -> Result<Participant> {
         let participant = participant.into();
         let (service, conversation) = (&self.service, self.conversation.checked()?);
@@ -160,6 +344,29 @@ impl ParticipantsHandler {
     /// Starts an update of the participant with this `MB…` SID ([`ParticipantSid`], or a
     /// string holding one; checked before sending): only the fields set change. Unlike
     /// fetch, Twilio takes no identity here.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// # let alice = client.participants(&service, "support-room-7").create().identity("alice").await?;
+    /// # let sid = alice.sid.expect("a SID");
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let updated = participants
+    ///     .update(&sid)
+    ///     .last_read_message_index(7)
+    ///     .attributes(&serde_json::json!({ "shift": "night" }))
+    ///     .await?;
+    /// assert_eq!(updated.last_read_message_index, Some(7));
+    /// assert_eq!(updated.attributes.as_deref(), Some(r#"{"shift":"night"}"#));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn update(&self, participant: impl Into<ParticipantId>) -> UpdateParticipant {
         UpdateParticipant::new(self.clone(), participant.into())
     }
@@ -167,6 +374,26 @@ impl ParticipantsHandler {
     /// Starts removing the participant with this `MB…` SID ([`ParticipantSid`], or a
     /// string holding one; checked before sending). Unlike fetch, Twilio takes no identity
     /// here.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// # let alice = client.participants(&service, "support-room-7").create().identity("alice").await?;
+    /// # let sid = alice.sid.expect("a SID");
+    /// use twilio_conversations::Deletion;
+    ///
+    /// let participants = client.participants(&service, "support-room-7");
+    /// assert_eq!(participants.delete(&sid).await?, Deletion::Deleted);
+    /// assert!(participants.fetch(&sid).await.is_err()); // 404: gone
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn delete(&self, participant: impl Into<ParticipantId>) -> DeleteParticipant {
         DeleteParticipant::new(self.clone(), participant.into())
     }

@@ -13,6 +13,30 @@ const CLEAR: &str = "null";
 
 /// Changes to one participant; send them with [`send`](Self::send) or `.await`.
 /// Only the fields set here are sent, and only they change.
+///
+/// ```
+/// # #[cfg(feature = "testing")]
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+/// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+/// # let client = twilio_conversations::Client::builder()
+/// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+/// # fake.add_conversation(&service, "support-room-7", []);
+/// # let alice = client.participants(&service, "support-room-7").create().identity("alice").await?;
+/// # let sid = alice.sid.expect("a SID");
+/// let participants = client.participants(&service, "support-room-7");
+/// let updated = participants
+///     .update(&sid)
+///     .identity("alice.smith")
+///     .last_read_message_index(3)
+///     .await?; // or .send().await
+/// assert_eq!(updated.identity.as_deref(), Some("alice.smith"));
+/// assert_eq!(updated.last_read_message_index, Some(3));
+/// assert_eq!(fake.requests().last().unwrap().body, "Identity=alice.smith&LastReadMessageIndex=3");
+/// # Ok(()) }
+/// # #[cfg(not(feature = "testing"))] fn main() {}
+/// ```
 #[derive(Clone, Debug)]
 #[must_use = "an update does nothing until it is sent"]
 pub struct UpdateParticipant {
@@ -89,6 +113,26 @@ impl UpdateParticipant {
     /// that are not JSON, a malformed role SID, an unusable conversation name), then the
     /// request's error; [`crate::Error::OutcomeUnknown`] when the attempts may have applied
     /// the update without an answer saying so (repeating it is harmless).
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// # let alice = client.participants(&service, "support-room-7").create().identity("alice").await?;
+    /// # let sid = alice.sid.expect("a SID");
+    /// let participants = client.participants(&service, "support-room-7");
+    /// let updated = participants.update(&sid).last_read_message_index(7).send().await?;
+    /// assert_eq!(updated.last_read_message_index, Some(7));
+    /// // Update and delete take the MB… SID only, checked before sending.
+    /// assert!(participants.update("alice").send().await.unwrap_err().is_local());
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub async fn send(self) -> Result<Participant> {
         let Self {
             handler,

@@ -15,8 +15,7 @@
 //! headers and body.
 //!
 //! ```
-//! use futures_util::TryStreamExt;
-//! use twilio_conversations::{testing::{self, FakeServer}, Client, ConversationSid, ServiceSid};
+//! use twilio_conversations::{prelude::*, testing::{self, FakeServer}, Client, ConversationSid, ServiceSid};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -55,6 +55,29 @@ impl FakeServer {
     /// *before* the REST call is answered (Twilio sends it asynchronously), so a test can
     /// look at its receiver as soon as the call returns; the fake waits up to 5 seconds for
     /// the receiver, and [`FakeServer::webhook_deliveries`] records each outcome.
+    ///
+    /// ```
+    /// # #[cfg(feature = "testing")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let fake = twilio_conversations::testing::FakeServer::start().await?;
+    /// # let service: twilio_conversations::ServiceSid = "IS0123456789abcdef0123456789abcdef".parse()?;
+    /// # let client = twilio_conversations::Client::builder()
+    /// #     .base_url(fake.base_url()).credentials(fake.credentials()).build()?;
+    /// # fake.add_conversation(&service, "support-room-7", []);
+    /// // Your test's receiver; see examples/webhook_receiver.rs for one that checks signatures.
+    /// fake.set_webhook_url(Some("http://127.0.0.1:9/twilio/participants"));
+    /// let participants = client.participants(&service, "support-room-7");
+    /// participants.create().identity("alice").webhook_enabled(true).await?;
+    /// participants.create().identity("bob").await?; // no webhook asked for: none sent
+    ///
+    /// let sent = fake.webhook_deliveries();
+    /// assert_eq!(sent.len(), 1);
+    /// assert!(sent[0].form.contains(&("EventType".to_owned(), "onParticipantAdded".to_owned())));
+    /// assert!(sent[0].form.contains(&("Identity".to_owned(), "alice".to_owned())));
+    /// # Ok(()) }
+    /// # #[cfg(not(feature = "testing"))] fn main() {}
+    /// ```
     pub fn set_webhook_url(&self, url: Option<&str>) {
         *self
             .state

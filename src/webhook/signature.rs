@@ -267,6 +267,22 @@ impl RequestValidator {
 /// a JSON body): base64 of the HMAC-SHA1, keyed with `token`, of the URL followed by each
 /// field's name and value, sorted by name (byte order); a repeated name's distinct values
 /// are appended in sorted order, each after the name, as twilio-python and twilio-node do.
+///
+/// ```
+/// use twilio_conversations::webhook::{sign, AuthToken, RequestValidator};
+///
+/// # fn main() -> Result<(), twilio_conversations::webhook::SignatureError> {
+/// // A test of your receiver: sign a request as Twilio would, then check it.
+/// let token = AuthToken::new("test-auth-token");
+/// let url = "https://example.com/twilio/participants";
+/// let form = [("EventType", "onParticipantAdded"), ("Identity", "alice")];
+/// let signature = sign(&token, url, &form);
+///
+/// let body = "EventType=onParticipantAdded&Identity=alice";
+/// let verified = RequestValidator::new(token).validate(url, body.as_bytes(), Some(&signature))?;
+/// assert_eq!(verified.params().map(<[_]>::len), Some(2));
+/// # Ok(()) }
+/// ```
 pub fn sign<K: AsRef<str>, V: AsRef<str>>(
     token: &AuthToken,
     url: &str,

@@ -1,5 +1,6 @@
 //! `cargo xtask check-readme`: the README's "Using the crate" program compiles as printed,
-//! as a new crate whose manifest has exactly the README's dependency block.
+//! as a new crate whose manifest has the README's dependency block, with the crate taken from
+//! this checkout instead of crates.io.
 
 use std::{fs, path::Path, process::Command};
 
@@ -23,10 +24,15 @@ pub fn run(workspace: &Path) -> Result<(), String> {
     let manifest = block(&readme, heading, "toml").ok_or("no toml block under the heading")?;
     let program =
         block(&readme, heading, "rust,no_run").ok_or("no rust block under the heading")?;
+    // The README names the published crate; the check builds this checkout instead.
+    let published = "twilio-conversations = \"0.1\"";
+    if !manifest.contains(published) {
+        return Err(format!("the dependency block has no `{published}` line"));
+    }
     let path = workspace.display().to_string();
     let manifest = manifest.replace(
-        "path = \"../twilio-conversations\"",
-        &format!("path = {path:?}"),
+        published,
+        &format!("twilio-conversations = {{ path = {path:?} }}"),
     );
     let dir = workspace.join("target/readme-downstream");
     fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;

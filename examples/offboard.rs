@@ -1,0 +1,96 @@
+//! Removes a participant from every conversation of a service it is in, then checks one
+//! conversation (`TWILIO_CONVERSATION`; the demo's `support-room-7`) no longer has it.
+//!
+//! ```sh
+//! cargo run --example offboard --features testing                 # against the in-process fake
+//! TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… TWILIO_SERVICE_SID=IS… TWILIO_CONVERSATION=CH… \
+//!     cargo run --example offboard --features testing -- agent-7  # against Twilio: removes agent-7 everywhere
+//! ```
+
+mod common;
+
+use std::process::ExitCode;
+
+use twilio_conversations::{prelude::*, Deletion, ParticipantRef};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    common::exit(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let identity = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "agent-7".to_owned());
+    let setup = common::setup(|fake, service| {
+        // Rooms 1 to 7; the agent is in three of them.
+        for room in 1..=7 {
+            fake.add_generated(service, format!("support-room-{room}"), 20, room);
+        }
+    })
+    .await?;
+    if setup.fake.is_some() {
+        let rooms = ["support-room-1", "support-room-4", "support-room-7"];
+        let agent = identity.clone();
+        let mut added = setup
+            .client
+            .fleet(&setup.service)
+            .run(rooms, move |participants, _| {
+                let identity = agent.clone();
+                async move { participants.create().identity(identity).await }
+            });
+        while let Some(done) = added.next().await {
+            done.result?;
+        }
+    }
+
+    let mut removals = setup
+        .client
+        .fleet(&setup.service)
+        .concurrency(4)
+        .on_progress(|progress| {
+            eprintln!(
+                "{} of {:?} done, {} failed",
+                progress.done, progress.total, progress.failed
+            )
+        })
+        .remove_everywhere(ParticipantRef::identity(identity.as_str()))
+        .await?;
+    let (mut removed, mut failed) = (0, 0);
+    while let Some(done) = removals.next().await {
+        match done.result {
+            Ok(Deletion::Deleted) => {
+                removed += 1;
+                println!("{}: removed {identity}", done.conversation);
+            }
+            Ok(Deletion::AlreadyGone) => {
+                println!("{}: {identity} was already gone", done.conversation)
+            }
+            Ok(other) => println!("{}: {other:?}", done.conversation),
+            Err(e) => {
+                failed += 1;
+                println!("{}: error: {e}", done.conversation);
+            }
+        }
+    }
+    println!("{identity}: removed from {removed} conversations, {failed} failed");
+
+    // Check one conversation: the participant is no longer in it.
+    let participants = setup
+        .client
+        .participants(&setup.service, setup.conversation.as_str());
+    let still_there = participants
+        .stream()
+        .try_filter(|p| std::future::ready(p.identity.as_deref() == Some(identity.as_str())))
+        .try_collect::<Vec<_>>()
+        .await?;
+    println!(
+        "{}: {identity} present: {}",
+        setup.conversation,
+        !still_there.is_empty()
+    );
+    if failed > 0 {
+        return Err(format!("{failed} removals failed").into());
+    }
+    Ok(())
+}
