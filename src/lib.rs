@@ -41,6 +41,7 @@ mod retry;
 pub mod sid;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod time;
 mod transport;
 
 pub use auth::Credentials;
