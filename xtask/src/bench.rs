@@ -605,12 +605,12 @@ fn side_json(
     json!({
         "reader": reader.name(),
         "runtime": flavor.name(),
-        "per_second": (n as f64 / sample.wall).round(),
+        "per_second": (n as f64 / sample.wall).round() as u64,
         "wall_s": sample.wall,
         "cpu_s": sample.cpu,
         "wall_vs_fastest_floor": ratio(sample.wall, floor.wall),
         "cpu_vs_fastest_floor": ratio(sample.cpu, floor.cpu),
-        "bytes_allocated_per_participant": (sample.bytes as f64 / n as f64).round(),
+        "bytes_allocated_per_participant": (sample.bytes as f64 / n as f64).round() as u64,
     })
 }
 
