@@ -17,12 +17,16 @@ use std::{
     hash::{Hash, Hasher},
     num::NonZeroU64,
     pin::Pin,
-    task::{Context, Poll},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::{Context, Poll, Wake, Waker},
     time::{Duration, Instant},
 };
 
 use futures_core::Stream;
-use futures_util::TryStreamExt;
+use futures_util::{task::AtomicWaker, TryStreamExt};
 use tracing::Instrument;
 
 use crate::{
@@ -353,6 +357,11 @@ fn link_hash(query: &PageQuery) -> u64 {
 struct InFlight {
     query: PageQuery,
     fetch: Pin<Box<dyn Future<Output = Result<ParticipantPage>> + Send>>,
+    /// Whether the request asked to be polled again; a participant handed over polls it
+    /// only then (on a current-thread runtime it cannot progress during a page at all).
+    woken: Arc<Woken>,
+    /// The waker the request is polled with: it marks `woken`, then wakes the caller.
+    waker: Waker,
     /// The answer, once it arrived while the caller still had participants to consume.
     done: Option<Result<ParticipantPage>>,
     /// When the stream last handed the caller a participant with this request unfinished.
@@ -360,6 +369,24 @@ struct InFlight {
     /// The longest the caller kept this request waiting between two participants.
     longest_away: Duration,
     restarts: u32,
+}
+
+/// The waker of a page request: notes that the request wants a poll, then wakes the
+/// caller's task (registered at each poll).
+struct Woken {
+    flag: AtomicBool,
+    caller: AtomicWaker,
+}
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.flag.store(true, Ordering::Release);
+        self.caller.wake();
+    }
 }
 
 /// How often one page's request is started again after its caller starved it.
@@ -378,9 +405,16 @@ impl InFlight {
         let fetch = walk
             .request(query.clone())
             .instrument(tracing::Span::current());
+        let woken = Arc::new(Woken {
+            // The first hand-over polls the request, which sends it.
+            flag: AtomicBool::new(true),
+            caller: AtomicWaker::new(),
+        });
         Ok(InFlight {
             query,
             fetch: Box::pin(fetch),
+            waker: Waker::from(Arc::clone(&woken)),
+            woken,
             done: None,
             away_since: None,
             longest_away: Duration::ZERO,
@@ -398,22 +432,27 @@ impl InFlight {
         }
     }
 
-    /// Moves the request on as the stream hands the caller a participant, and notes from
-    /// when the caller keeps it waiting (one clock reading per participant, and none once
-    /// the answer is in).
+    /// Moves the request on, if it was woken, as the stream hands the caller a participant,
+    /// and notes from when the caller keeps it waiting (one clock reading per participant,
+    /// and none once the answer is in).
     fn advance_and_hand_over(&mut self, cx: &mut Context<'_>) {
         if self.done.is_none() {
             let now = Instant::now();
             if let Some(since) = self.away_since {
                 self.longest_away = self.longest_away.max(now - since);
             }
-            self.poll_fetch(cx);
+            if self.woken.flag.load(Ordering::Acquire) {
+                self.poll_fetch(cx);
+            }
             self.away_since = self.done.is_none().then_some(now);
         }
     }
 
     fn poll_fetch(&mut self, cx: &mut Context<'_>) {
-        if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
+        self.woken.caller.register(cx.waker());
+        self.woken.flag.store(false, Ordering::Release);
+        let mut inner = Context::from_waker(&self.waker);
+        if let Poll::Ready(result) = self.fetch.as_mut().poll(&mut inner) {
             self.done = Some(result);
         }
     }
