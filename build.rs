@@ -20,6 +20,52 @@ const SID_REPLACEMENTS: &[(&str, &str)] = &[
     ("UserSid", "crate::sid::UserSid"),
 ];
 
+/// The serde attribute typify puts on every required, nullable response field.
+const OPTION_FIELD: &str = r#"deserialize_with = "::std::option::Option::deserialize""#;
+
+/// Points the `Option<DateTime<Utc>>` fields of the response types at `src/time.rs`, which
+/// reads and writes Twilio's fixed date form without chrono's general parser. The field
+/// type stays `chrono::DateTime<Utc>`; only the serde attribute changes. Returns how many
+/// fields it changed.
+fn fast_dates(items: &mut [syn::Item]) -> usize {
+    use quote::ToTokens;
+    use syn::{parse_quote, Fields, Item, Meta};
+    let mut changed = 0;
+    for item in items {
+        match item {
+            Item::Mod(module) => {
+                if let Some((_, items)) = &mut module.content {
+                    changed += fast_dates(items);
+                }
+            }
+            Item::Struct(item) => {
+                let Fields::Named(fields) = &mut item.fields else {
+                    continue;
+                };
+                for field in &mut fields.named {
+                    if !field.ty.to_token_stream().to_string().contains("DateTime") {
+                        continue;
+                    }
+                    for attr in &mut field.attrs {
+                        let Meta::List(list) = &attr.meta else {
+                            continue;
+                        };
+                        if list.path.is_ident("serde") && list.tokens.to_string() == OPTION_FIELD {
+                            *attr = parse_quote!(#[serde(
+                                deserialize_with = "crate::time::deserialize_option",
+                                serialize_with = "crate::time::serialize_option"
+                            )]);
+                            changed += 1;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    changed
+}
+
 fn fail(what: &str, err: impl std::fmt::Display) -> ! {
     eprintln!("error: {SPEC}: {what}: {err}");
     exit(1)
@@ -68,8 +114,12 @@ fn main() {
     let tokens = generator
         .generate_tokens(&spec)
         .unwrap_or_else(|e| fail("progenitor could not generate a client", e));
-    let file: syn::File =
+    let mut file: syn::File =
         syn::parse2(tokens).unwrap_or_else(|e| fail("generated code does not parse", e));
+    if fast_dates(&mut file.items) == 0 {
+        // The generated attribute changed form: dates still decode, through chrono alone.
+        println!("cargo:warning=build.rs: no date-time field uses src/time.rs any more");
+    }
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     fs::write(out.join("generated.rs"), prettyplease::unparse(&file))

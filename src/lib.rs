@@ -199,6 +199,7 @@ pub mod sid;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod time;
 mod transport;
 pub mod webhook;
 

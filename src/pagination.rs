@@ -24,12 +24,15 @@ use std::{
     hash::{Hash, Hasher},
     num::NonZeroU64,
     pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    task::{Context, Poll, Wake, Waker},
 };
 
 use futures_core::Stream;
-use futures_util::TryStreamExt;
+use futures_util::{task::AtomicWaker, TryStreamExt};
 use tracing::Instrument;
 
 use crate::{
@@ -367,6 +370,29 @@ struct InFlight<T> {
     /// A single attempt fetched ahead (asked again with retries if it fails), or the
     /// request the caller is waiting for (the full policy).
     attempts: Attempts,
+    /// Whether the request asked to be polled again: an item handed over polls it only
+    /// then (on a current-thread runtime it cannot progress during a page at all).
+    woken: Arc<Woken>,
+    /// The waker the request is polled with: it marks `woken`, then wakes the caller.
+    waker: Waker,
+}
+
+/// The waker of a page request: notes that the request wants a poll, then wakes the
+/// caller's task (registered at each poll).
+struct Woken {
+    flag: AtomicBool,
+    caller: AtomicWaker,
+}
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.flag.store(true, Ordering::Release);
+        self.caller.wake();
+    }
 }
 
 impl<T: Send + 'static> InFlight<T> {
@@ -380,25 +406,43 @@ impl<T: Send + 'static> InFlight<T> {
             )
         })?;
         let fetch = (walk.fetch)(query.clone(), attempts).instrument(tracing::Span::current());
+        let woken = Arc::new(Woken {
+            // The first hand-over polls the request, which sends it.
+            flag: AtomicBool::new(true),
+            caller: AtomicWaker::new(),
+        });
         Ok(InFlight {
             query,
             fetch: Box::pin(fetch),
             done: None,
             attempts,
+            waker: Waker::from(Arc::clone(&woken)),
+            woken,
         })
     }
 
-    /// Moves the request on without waiting; keeps the answer if it arrived.
+    /// Moves the request on as the stream hands the caller an item, if the request asked
+    /// for a poll; keeps the answer if it arrived.
     fn advance(&mut self, cx: &mut Context<'_>) {
-        if self.done.is_none() {
-            if let Poll::Ready(result) = self.fetch.as_mut().poll(cx) {
-                self.done = Some(result);
-            }
+        if self.done.is_none() && self.woken.flag.load(Ordering::Acquire) {
+            self.poll_fetch(cx);
         }
     }
 
+    fn poll_fetch(&mut self, cx: &mut Context<'_>) {
+        self.woken.caller.register(cx.waker());
+        self.woken.flag.store(false, Ordering::Release);
+        let mut inner = Context::from_waker(&self.waker);
+        if let Poll::Ready(result) = self.fetch.as_mut().poll(&mut inner) {
+            self.done = Some(result);
+        }
+    }
+
+    /// The answer, polling the request first: the caller is waiting for it.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Fetched<T>>> {
-        self.advance(cx);
+        if self.done.is_none() {
+            self.poll_fetch(cx);
+        }
         match self.done.take() {
             Some(result) => Poll::Ready(result),
             None => Poll::Pending,

@@ -74,14 +74,22 @@ fn check(kind: &'static str, prefix: &'static str, value: &str) -> Result<(), In
     if !bytes.starts_with(prefix.as_bytes()) {
         return Err(fail(SidProblem::Prefix(prefix)));
     }
+    // One pass over all 32 digits without an early exit (the compiler vectorizes it: this
+    // runs five times per participant decoded); the position only when one is wrong.
+    if bytes[2..].iter().fold(true, |all, b| all & is_hex(*b)) {
+        return Ok(());
+    }
     // Every byte before the first non-hex one is ASCII, so its byte offset is its character
     // offset; a non-ASCII character (34 characters but more bytes) is caught here too.
-    match bytes[2..].iter().position(|b| !b.is_ascii_hexdigit()) {
-        Some(offset) => Err(fail(SidProblem::NotHex {
-            position: offset + 2,
-        })),
-        None => Ok(()),
-    }
+    let offset = bytes[2..].iter().position(|b| !is_hex(*b)).unwrap_or(0);
+    Err(fail(SidProblem::NotHex {
+        position: offset + 2,
+    }))
+}
+
+/// `[0-9a-fA-F]`, branch-free.
+fn is_hex(b: u8) -> bool {
+    (b.wrapping_sub(b'0') < 10) | ((b | 0x20).wrapping_sub(b'a') < 6)
 }
 
 macro_rules! sid_types {
@@ -236,6 +244,13 @@ impl<T: FromSidString> de::Visitor<'_> for SidVisitor<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn is_hex_is_ascii_hexdigit_for_every_byte() {
+        for b in 0..=u8::MAX {
+            assert_eq!(is_hex(b), b.is_ascii_hexdigit(), "{b}");
+        }
+    }
 
     #[test]
     fn accepts_both_hex_cases() {

@@ -404,7 +404,7 @@ impl From<io::Error> for Failure {
     }
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let Some(command) = cli.command else {

@@ -315,7 +315,7 @@ fn a_signed_participant_event_prints_typed() {
     assert_eq!(
         stderr(&output).lines().last().unwrap(),
         "error: the signature is valid, but the onParticipantAdded webhook's ParticipantSid is \
-         invalid: invalid ParticipantSid \"XX0123456789abcdef0123456789abcdef\": expected the prefix `MB`"
+         invalid: invalid ParticipantSid (starting \"XX01\", 34 characters): expected the prefix `MB`"
     );
 }
 

@@ -1,21 +1,30 @@
-//! `cargo xtask bench`: our `stream()` against the floor.
+//! `cargo xtask bench`: our `stream()` against the fastest floor.
 //!
 //! The fake server runs in a child process (`xtask bench-serve`), so the CPU time measured
-//! here is the client's alone. Runs alternate between:
-//! - ours: `client.participants(..).page_size(..).stream()`;
-//! - the typed baseline: a minimal reqwest + serde_json loop decoding into the same generated
-//!   `ParticipantPage` (SID checks, dates and all), following `next_page_url`;
-//! - the untyped floor: the same loop decoding into plain `String`/`Option<String>` fields.
+//! here is the client's alone. Each throughput row alternates runs of:
+//! - ours: `client.participants(..).page_size(..).stream()`, on Tokio's current-thread
+//!   runtime and on a 2-worker multi-thread one;
+//! - the untyped floor: a minimal reqwest + serde_json loop decoding into plain
+//!   `String`/`Option<String>` fields, following `next_page_url`, on both runtimes;
+//! - the typed baseline: the same loop decoding into the generated `ParticipantPage` (SID
+//!   checks, dates and all), on the current-thread runtime.
 //!
-//! Medians of the runs, wall and CPU, for each. Then: the command-line tool's whole process
-//! (`list -o jsonl`) against the untyped loop writing JSON lines; a latency row (a fake with a
-//! per-request delay, a consumer with per-item work: `stream()` against a sequential
-//! page-by-page loop, and Twilio's default page size against ours); and child processes that
-//! stream 10,000 and 1,000,000 participants to compare their peak RSS and first-item time.
+//! Medians of the runs, wall and CPU, each as a ratio to the fastest floor (the floor's
+//! runtime with the lower median wall time). Then: the command-line tool's whole process
+//! (`list -o jsonl` to /dev/null, wall and CPU) against the untyped loop writing the same
+//! JSON lines on its fastest runtime; a latency row (a fake with a per-request delay, a
+//! consumer with per-item work: `stream()` against a sequential page-by-page loop, and
+//! Twilio's default page size against ours); and child processes that stream 10,000 and
+//! 1,000,000 participants to compare their peak RSS and first-item time.
+//!
+//! Everything runs from the `profiling` profile (release code, line tables and symbols), so
+//! `cargo xtask bench-profile` under `perf record` or `valgrind --tool=callgrind` profiles
+//! the code that was timed.
 
 use std::{
+    fs::File,
     hint::black_box,
-    io::{BufRead, BufReader},
+    io::{BufRead, BufReader, BufWriter, Write},
     path::Path,
     process::{Child, Command, Stdio},
     sync::atomic::{AtomicU64, Ordering},
@@ -191,25 +200,39 @@ impl Paged for UntypedPage {
 }
 
 /// What the caller does with each participant.
-#[derive(Clone, Copy, Debug)]
-enum Work {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// Nothing (the participant is only looked at).
     None,
-    /// What `list -o jsonl` does: encode it as a JSON line.
-    EncodeJsonLine,
+    /// What `list -o jsonl` does: write it as a JSON line (to a buffered `/dev/null`).
+    JsonLine,
     /// Busy work for this long (a caller that does something with each item).
     Spin(Duration),
 }
 
-fn consume<T: Serialize>(item: &T, work: Work, sink: &mut Vec<u8>) {
+impl Work {
+    fn name(self) -> &'static str {
+        match self {
+            Work::None => "nothing",
+            Work::JsonLine => "JSON line",
+            Work::Spin(_) => "busy work",
+        }
+    }
+}
+
+/// Where a loop writes its JSON lines: `/dev/null` behind the tool's 8 KiB buffer.
+fn sink() -> BufWriter<File> {
+    BufWriter::new(File::create("/dev/null").expect("open /dev/null"))
+}
+
+fn consume<T: Serialize>(item: &T, work: Work, sink: &mut impl Write) {
     match work {
         Work::None => {
             black_box(item);
         }
-        Work::EncodeJsonLine => {
-            sink.clear();
+        Work::JsonLine => {
             serde_json::to_writer(&mut *sink, item).expect("encode");
-            sink.push(b'\n');
-            black_box(&sink);
+            sink.write_all(b"\n").expect("write");
         }
         Work::Spin(time) => {
             let until = Instant::now() + time;
@@ -224,7 +247,7 @@ fn consume<T: Serialize>(item: &T, work: Work, sink: &mut Vec<u8>) {
 /// Ours: the stream. Returns (participants, requests).
 async fn ours(client: &Client, page_size: Option<u32>, work: Work) -> (usize, u64) {
     let (service, conversation) = ids();
-    let (mut count, mut sink) = (0, Vec::new());
+    let (mut count, mut sink) = (0, sink());
     let participants = client.participants(&service, conversation);
     let request = match page_size {
         Some(size) => participants.page_size(size),
@@ -235,13 +258,14 @@ async fn ours(client: &Client, page_size: Option<u32>, work: Work) -> (usize, u6
         consume(&participant, work, &mut sink);
         count += 1;
     }
+    sink.flush().expect("flush");
     (count, stream.pages_fetched())
 }
 
 /// Ours without prefetch: one page, its items, then the next page.
 async fn sequential(client: &Client, page_size: u32, work: Work) -> (usize, u64) {
     let (service, conversation) = ids();
-    let (mut count, mut pages, mut sink) = (0, 0, Vec::new());
+    let (mut count, mut pages, mut sink) = (0, 0, sink());
     let mut page = client
         .participants(&service, conversation)
         .page_size(page_size)
@@ -271,7 +295,7 @@ async fn baseline<P: Paged>(
     let mut url = format!(
         "{base_url}/v1/Services/{service}/Conversations/{conversation}/Participants?PageSize={page_size}"
     );
-    let (mut count, mut pages, mut sink) = (0, 0, Vec::new());
+    let (mut count, mut pages, mut sink) = (0, 0, sink());
     loop {
         let body = http
             .get(&url)
@@ -292,14 +316,17 @@ async fn baseline<P: Paged>(
         }
         match next {
             Some(next) => url = next,
-            None => return (count, pages),
+            None => {
+                sink.flush().expect("flush");
+                return (count, pages);
+            }
         }
     }
 }
 
 /// This process's CPU time so far: the nanoseconds each of its threads has run
 /// (`/proc/self/task/*/schedstat`, Linux), finer than the 10 ms ticks of `/proc/self/stat`.
-/// The runtime's threads live for the whole benchmark, so none is lost between readings.
+/// The runtimes' threads live for the whole benchmark, so none is lost between readings.
 fn cpu_time() -> Duration {
     let tasks = std::fs::read_dir("/proc/self/task")
         .into_iter()
@@ -355,16 +382,120 @@ fn ratio(a: f64, b: f64) -> f64 {
     (a / b * 1000.0).round() / 1000.0
 }
 
-/// Runs every row; prints and writes `target/bench.json`.
-pub fn run(options: &Options, workspace: &Path) -> serde_json::Value {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+/// The Tokio runtime a reader runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// `new_current_thread`: everything on the calling thread.
+    CurrentThread,
+    /// `new_multi_thread` with 2 workers (the machine's cores).
+    MultiThread,
+}
+
+impl Flavor {
+    const BOTH: [Flavor; 2] = [Flavor::CurrentThread, Flavor::MultiThread];
+
+    fn name(self) -> &'static str {
+        match self {
+            Flavor::CurrentThread => "current-thread",
+            Flavor::MultiThread => "multi-thread",
+        }
+    }
+
+    fn runtime(self) -> tokio::runtime::Runtime {
+        match self {
+            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+            Flavor::MultiThread => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                builder.worker_threads(2);
+                builder
+            }
+        }
         .enable_all()
         .build()
-        .expect("tokio runtime");
-    let throughput = runtime.block_on(throughput(options));
-    let tool = runtime.block_on(tool_row(options, workspace));
-    let latency = runtime.block_on(latency_rows(options));
+        .expect("tokio runtime")
+    }
+}
+
+/// What reads the participants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// Our `stream()`.
+    Ours,
+    /// The reqwest + serde_json loop decoding into the generated `ParticipantPage`.
+    Typed,
+    /// The same loop decoding into plain strings.
+    Floor,
+}
+
+impl Reader {
+    fn name(self) -> &'static str {
+        match self {
+            Reader::Ours => "stream()",
+            Reader::Typed => "typed loop",
+            Reader::Floor => "untyped loop",
+        }
+    }
+}
+
+/// A runtime with its own clients: a connection's task lives on the runtime that opened it,
+/// so clients are never shared between runtimes.
+struct Bench {
+    flavor: Flavor,
+    runtime: tokio::runtime::Runtime,
+    ours: Client,
+    http: reqwest::Client,
+    base_url: String,
+}
+
+impl Bench {
+    fn new(flavor: Flavor, base_url: &str) -> Self {
+        // Ignored when a provider is already installed; the plain reqwest client needs one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self {
+            flavor,
+            runtime: flavor.runtime(),
+            ours: client(base_url),
+            http: reqwest::Client::new(),
+            base_url: base_url.to_owned(),
+        }
+    }
+
+    /// One measured run of `reader` over all `expected` participants.
+    fn run(&self, reader: Reader, page_size: u32, work: Work, expected: usize) -> Sample {
+        let (http, base) = (&self.http, self.base_url.as_str());
+        self.runtime.block_on(async {
+            match reader {
+                Reader::Ours => measure(expected, ours(&self.ours, Some(page_size), work)).await,
+                Reader::Typed => {
+                    let run = baseline::<ParticipantPage>(http, base, page_size, work);
+                    measure(expected, run).await
+                }
+                Reader::Floor => {
+                    let run = baseline::<UntypedPage>(http, base, page_size, work);
+                    measure(expected, run).await
+                }
+            }
+        })
+    }
+}
+
+/// The readers each throughput row compares: ours on both runtimes, the floor on both, and
+/// the typed loop on the current-thread runtime.
+const SIDES: [(Reader, Flavor); 5] = [
+    (Reader::Ours, Flavor::CurrentThread),
+    (Reader::Ours, Flavor::MultiThread),
+    (Reader::Floor, Flavor::CurrentThread),
+    (Reader::Floor, Flavor::MultiThread),
+    (Reader::Typed, Flavor::CurrentThread),
+];
+
+/// Runs every row; prints and writes `target/bench.json`.
+pub fn run(options: &Options, workspace: &Path) -> serde_json::Value {
+    let throughput = throughput(options);
+    let tool = tool_row(options, workspace);
+    let latency = Flavor::MultiThread
+        .runtime()
+        .block_on(latency_rows(options));
     let memory = options.memory.then(memory_flatness);
     let report = json!({
         "machine": machine(),
@@ -386,147 +517,221 @@ pub fn run(options: &Options, workspace: &Path) -> serde_json::Value {
     report
 }
 
-async fn throughput(options: &Options) -> Vec<serde_json::Value> {
+/// Medians of each side, runs alternating between the sides.
+fn alternate(
+    benches: &[Bench],
+    sides: &[(Reader, Flavor)],
+    page_size: u32,
+    work: Work,
+    options: &Options,
+) -> Vec<Sample> {
+    let mut samples = vec![Vec::new(); sides.len()];
+    for _ in 0..options.runs {
+        for (side, (reader, flavor)) in samples.iter_mut().zip(sides) {
+            let bench = benches
+                .iter()
+                .find(|b| b.flavor == *flavor)
+                .expect("runtime");
+            side.push(bench.run(*reader, page_size, work, options.participants));
+        }
+    }
+    samples.iter().map(|s| summary(s)).collect()
+}
+
+/// The fastest of the floor's runtimes (by median wall time) in `measured`.
+fn fastest_floor(sides: &[(Reader, Flavor)], measured: &[Sample]) -> (Flavor, Sample) {
+    sides
+        .iter()
+        .zip(measured)
+        .filter(|((reader, _), _)| *reader == Reader::Floor)
+        .map(|((_, flavor), sample)| (*flavor, *sample))
+        .min_by(|a, b| a.1.wall.total_cmp(&b.1.wall))
+        .expect("the floor is measured")
+}
+
+fn throughput(options: &Options) -> Vec<serde_json::Value> {
     let served = Served::start(options.participants, Duration::ZERO);
-    let base = served.base_url.as_str();
-    let ours_client = client(base);
-    // Ignored when a provider is already installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
+    let benches = Flavor::BOTH.map(|flavor| Bench::new(flavor, &served.base_url));
     let n = options.participants;
     // Warm up every path (connections, the server's page cache).
-    ours(&ours_client, Some(100), Work::None).await;
-    baseline::<ParticipantPage>(&http, base, 100, Work::None).await;
-    baseline::<UntypedPage>(&http, base, 50, Work::None).await;
-    println!(
-        "{:>4}  {:>9}  {:>9}  {:>9}  {:>9}  {:>11}  {:>11}  {:>10}  {:>10}",
-        "page",
-        "work",
-        "ours p/s",
-        "typed p/s",
-        "floor p/s",
-        "wall/floor",
-        "CPU/floor",
-        "wall/typed",
-        "B/p ours"
-    );
+    for (reader, flavor) in SIDES {
+        let bench = benches
+            .iter()
+            .find(|b| b.flavor == flavor)
+            .expect("runtime");
+        bench.run(reader, 100, Work::None, n);
+    }
+    println!("participants per second and ratios to the fastest untyped loop (wall, CPU)");
     let mut rows = Vec::new();
-    for (page_size, work) in [
-        (50, Work::None),
-        (100, Work::None),
-        (100, Work::EncodeJsonLine),
-    ] {
-        let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..options.runs {
-            a.push(measure(n, ours(&ours_client, Some(page_size), work)).await);
-            b.push(measure(n, baseline::<ParticipantPage>(&http, base, page_size, work)).await);
-            c.push(measure(n, baseline::<UntypedPage>(&http, base, page_size, work)).await);
-        }
-        let (ours, typed, floor) = (summary(&a), summary(&b), summary(&c));
-        let rate = |s: &Sample| (n as f64 / s.wall).round();
-        let per = |s: &Sample| (s.bytes as f64 / n as f64).round();
-        let work_name = match work {
-            Work::EncodeJsonLine => "JSON line",
-            _ => "nothing",
-        };
+    for (page_size, work) in [(50, Work::None), (100, Work::None), (100, Work::JsonLine)] {
+        let measured = alternate(&benches, &SIDES, page_size, work, options);
+        let (floor_flavor, floor) = fastest_floor(&SIDES, &measured);
         println!(
-            "{page_size:>4}  {work_name:>9}  {:>9}  {:>9}  {:>9}  {:>11.3}  {:>11.3}  {:>10.3}  {:>10}",
-            rate(&ours),
-            rate(&typed),
-            rate(&floor),
-            ratio(ours.wall, floor.wall),
-            ratio(ours.cpu, floor.cpu),
-            ratio(ours.wall, typed.wall),
-            per(&ours)
+            "\npage size {page_size}, caller's work: {}; fastest floor: {}",
+            work.name(),
+            floor_flavor.name()
         );
+        let mut sides = Vec::new();
+        for ((reader, flavor), sample) in SIDES.iter().zip(&measured) {
+            let line = side_json(*reader, *flavor, sample, &floor, n);
+            println!(
+                "  {:<13} {:<15} {:>9}/s  wall {:>6.3}×  CPU {:>6.3}×  {:>5} B/participant",
+                reader.name(),
+                flavor.name(),
+                line["per_second"],
+                line["wall_vs_fastest_floor"].as_f64().unwrap_or(f64::NAN),
+                line["cpu_vs_fastest_floor"].as_f64().unwrap_or(f64::NAN),
+                line["bytes_allocated_per_participant"],
+            );
+            sides.push(line);
+        }
         rows.push(json!({
             "page_size": page_size,
-            "per_participant_work": work_name,
-            "ours_per_second": rate(&ours),
-            "typed_baseline_per_second": rate(&typed),
-            "untyped_floor_per_second": rate(&floor),
-            "wall_vs_floor": ratio(ours.wall, floor.wall),
-            "cpu_vs_floor": ratio(ours.cpu, floor.cpu),
-            "wall_vs_typed": ratio(ours.wall, typed.wall),
-            "cpu_vs_typed": ratio(ours.cpu, typed.cpu),
-            "ours_cpu_s": ours.cpu,
-            "floor_cpu_s": floor.cpu,
-            "bytes_allocated_per_participant": {
-                "ours": per(&ours), "typed": per(&typed), "floor": per(&floor)
-            },
+            "per_participant_work": work.name(),
+            "fastest_floor_runtime": floor_flavor.name(),
+            "sides": sides,
         }));
     }
     rows
 }
 
+fn side_json(
+    reader: Reader,
+    flavor: Flavor,
+    sample: &Sample,
+    floor: &Sample,
+    n: usize,
+) -> serde_json::Value {
+    json!({
+        "reader": reader.name(),
+        "runtime": flavor.name(),
+        "per_second": (n as f64 / sample.wall).round() as u64,
+        "wall_s": sample.wall,
+        "cpu_s": sample.cpu,
+        "wall_vs_fastest_floor": ratio(sample.wall, floor.wall),
+        "cpu_vs_fastest_floor": ratio(sample.cpu, floor.cpu),
+        "bytes_allocated_per_participant": (sample.bytes as f64 / n as f64).round() as u64,
+    })
+}
+
+/// The profiling build of a binary of this workspace (see `[profile.profiling]`).
+pub fn profiling_binary(workspace: &Path, name: &str) -> std::path::PathBuf {
+    workspace.join("target/profiling").join(name)
+}
+
+/// One run of the tool's whole process: wall time and the CPU time of the process (user and
+/// system, from `wait4`).
+fn run_tool(tool: &Path, base_url: &str) -> Sample {
+    let started = Instant::now();
+    let child = Command::new(tool)
+        .args(["list", "-o", "jsonl", "--page-size", "100"])
+        .args(["--base-url", base_url])
+        .args(["--chat-service-sid", SERVICE])
+        .args(["--conversation-sid", CONVERSATION])
+        .env("TWILIO_ACCOUNT_SID", testing::FAKE_ACCOUNT_SID)
+        .env("TWILIO_AUTH_TOKEN", testing::FAKE_AUTH_TOKEN)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("run the tool");
+    let (status, cpu) = wait_with_cpu(child);
+    assert!(status == 0, "the tool failed (wait status {status})");
+    Sample {
+        wall: started.elapsed().as_secs_f64(),
+        cpu,
+        ..Sample::default()
+    }
+}
+
+/// Waits for `child`; its raw wait status and the CPU seconds it used.
+fn wait_with_cpu(child: Child) -> (i32, f64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, valid when zeroed, and filled in by `wait4`.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our unreaped child; both pointers are valid for writes.
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (status, seconds(usage.ru_utime) + seconds(usage.ru_stime))
+}
+
 /// The tool's whole process (`list -o jsonl` to /dev/null) against the untyped loop
-/// encoding JSON lines.
-async fn tool_row(options: &Options, workspace: &Path) -> serde_json::Value {
-    let tool = workspace.join("target/release/twilio-participants");
+/// writing the same JSON lines to /dev/null, on both runtimes; ratios to the fastest.
+fn tool_row(options: &Options, workspace: &Path) -> serde_json::Value {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let built = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "--package",
-            "twilio-participants",
-        ])
+        .args(["build", "--quiet", "--profile", "profiling"])
+        .args(["--package", "twilio-participants"])
         .status()
         .is_ok_and(|s| s.success());
     if !built {
         return json!({ "error": "cannot build twilio-participants" });
     }
+    let tool = profiling_binary(workspace, "twilio-participants");
     let served = Served::start(options.participants, Duration::ZERO);
-    let base = served.base_url.clone();
-    let http = reqwest::Client::new();
+    let benches = Flavor::BOTH.map(|flavor| Bench::new(flavor, &served.base_url));
     let n = options.participants;
-    baseline::<UntypedPage>(&http, &base, 100, Work::EncodeJsonLine).await;
-    let (mut tool_walls, mut floor) = (Vec::new(), Vec::new());
+    let floors = [
+        (Reader::Floor, Flavor::CurrentThread),
+        (Reader::Floor, Flavor::MultiThread),
+    ];
+    for bench in &benches {
+        bench.run(Reader::Floor, 100, Work::JsonLine, n);
+    }
+    run_tool(&tool, &served.base_url);
+    let mut tool_samples = Vec::new();
+    let mut floor_samples = vec![Vec::new(); floors.len()];
     for _ in 0..options.runs {
-        let started = Instant::now();
-        let status = Command::new(&tool)
-            .args([
-                "list",
-                "-o",
-                "jsonl",
-                "--page-size",
-                "100",
-                "--base-url",
-                &base,
-            ])
-            .args([
-                "--chat-service-sid",
-                SERVICE,
-                "--conversation-sid",
-                CONVERSATION,
-            ])
-            .env("TWILIO_ACCOUNT_SID", testing::FAKE_ACCOUNT_SID)
-            .env("TWILIO_AUTH_TOKEN", testing::FAKE_AUTH_TOKEN)
-            .stdout(Stdio::null())
-            .status()
-            .expect("run the tool");
-        assert!(status.success(), "the tool failed");
-        tool_walls.push(Sample {
-            wall: started.elapsed().as_secs_f64(),
-            ..Sample::default()
-        });
-        floor.push(
-            measure(
-                n,
-                baseline::<UntypedPage>(&http, &base, 100, Work::EncodeJsonLine),
-            )
-            .await,
+        tool_samples.push(run_tool(&tool, &served.base_url));
+        for (samples, bench) in floor_samples.iter_mut().zip(&benches) {
+            samples.push(bench.run(Reader::Floor, 100, Work::JsonLine, n));
+        }
+    }
+    let measured: Vec<Sample> = floor_samples.iter().map(|s| summary(s)).collect();
+    let (floor_flavor, floor) = fastest_floor(&floors, &measured);
+    let tool = summary(&tool_samples);
+    println!(
+        "\ntool `list -o jsonl` to /dev/null, whole process: {:.3} s wall, {:.3} s CPU; \
+         untyped loop writing JSON lines ({}): {:.3} s wall, {:.3} s CPU; \
+         ratio wall {:.3}×, CPU {:.3}× (multi-thread loop: {:.3} s wall)",
+        tool.wall,
+        tool.cpu,
+        floor_flavor.name(),
+        floor.wall,
+        floor.cpu,
+        ratio(tool.wall, floor.wall),
+        ratio(tool.cpu, floor.cpu),
+        measured[1].wall,
+    );
+    json!({
+        "tool_wall_s": tool.wall,
+        "tool_cpu_s": tool.cpu,
+        "fastest_floor_runtime": floor_flavor.name(),
+        "floor_wall_s": floor.wall,
+        "floor_cpu_s": floor.cpu,
+        "floor_current_thread_wall_s": measured[0].wall,
+        "floor_multi_thread_wall_s": measured[1].wall,
+        "wall_vs_fastest_floor": ratio(tool.wall, floor.wall),
+        "cpu_vs_fastest_floor": ratio(tool.cpu, floor.cpu),
+    })
+}
+
+/// `cargo xtask bench-profile`: a fixed workload for `perf` and `callgrind`: `runs` reads of
+/// `participants` (page size 100) by one reader on one runtime, the fake in a child process.
+/// Prints each run's wall and CPU time.
+pub fn profile_main(reader: Reader, flavor: Flavor, participants: usize, runs: usize, work: Work) {
+    let served = Served::start(participants, Duration::ZERO);
+    let bench = Bench::new(flavor, &served.base_url);
+    for _ in 0..runs {
+        let sample = bench.run(reader, 100, work, participants);
+        println!(
+            "{} on {}: {:.3} s wall, {:.3} s CPU",
+            reader.name(),
+            flavor.name(),
+            sample.wall,
+            sample.cpu
         );
     }
-    let (tool, floor) = (summary(&tool_walls), summary(&floor));
-    println!(
-        "\ntool `list -o jsonl`, whole process: {:.3} s; untyped loop writing JSON lines: {:.3} s; ratio {:.3}",
-        tool.wall,
-        floor.wall,
-        ratio(tool.wall, floor.wall)
-    );
-    json!({ "tool_s": tool.wall, "floor_s": floor.wall, "ratio": ratio(tool.wall, floor.wall) })
 }
 
 /// Round trips decide what users feel: a fake that takes 20 ms per request, 1,000

@@ -27,6 +27,10 @@ Commands:
   bench        stream() vs minimal reqwest + serde_json loops (typed and untyped), the
                tool, round-trip latency, and memory flatness
                [--participants N (100000)] [--runs N (5)] [--no-memory]
+  bench-profile
+               a fixed workload to run under perf or valgrind: READER (ours, typed, floor)
+               RUNTIME (current-thread, multi-thread) [PARTICIPANTS (100000)] [RUNS (1)]
+               [WORK (nothing, jsonl)]; the binary is target/profiling/xtask
   bench-fleet  one participant across 200 conversations at a 40 ms round trip:
                offboarding at concurrency 1/8/16, 16 at once against a server that
                takes 4, a 3 s outage with and without the retry budget; writes
@@ -85,6 +89,41 @@ fn bench_options(args: &[String]) -> Result<bench::Options, String> {
     Ok(options)
 }
 
+type ProfileOptions = (bench::Reader, bench::Flavor, usize, usize, bench::Work);
+
+fn profile_options(args: &[String]) -> Result<ProfileOptions, String> {
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    let reader = match arg(0) {
+        Some("ours") => bench::Reader::Ours,
+        Some("typed") => bench::Reader::Typed,
+        Some("floor") => bench::Reader::Floor,
+        other => return Err(format!("unknown reader {other:?}")),
+    };
+    let flavor = match arg(1) {
+        Some("current-thread") => bench::Flavor::CurrentThread,
+        Some("multi-thread") => bench::Flavor::MultiThread,
+        other => return Err(format!("unknown runtime {other:?}")),
+    };
+    let number = |i: usize, default: usize| match arg(i) {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .map_err(|_| format!("{text:?} is not a number")),
+    };
+    let work = match arg(4) {
+        None | Some("nothing") => bench::Work::None,
+        Some("jsonl") => bench::Work::JsonLine,
+        other => return Err(format!("unknown work {other:?}")),
+    };
+    Ok((
+        reader,
+        flavor,
+        number(2, 100_000)?,
+        number(3, 1)?.max(1),
+        work,
+    ))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = args.get(1..).unwrap_or_default();
@@ -93,24 +132,35 @@ fn main() -> ExitCode {
         Some("spec-drift") => spec_drift(rest),
         Some("check-readme") => check_readme(),
         Some("fuzz") => fuzz(rest),
-        // Timing unoptimized code says nothing: a debug xtask hands over to a release one.
-        Some("bench") if cfg!(debug_assertions) => {
+        // Timing unoptimized code says nothing: a debug xtask hands over to the release code
+        // of the `profiling` profile (line tables and symbols kept for perf).
+        Some("bench" | "bench-profile" | "bench-fleet") if cfg!(debug_assertions) => {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = std::process::Command::new(cargo)
-                .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
+                .args([
+                    "run",
+                    "--quiet",
+                    "--profile",
+                    "profiling",
+                    "--package",
+                    "xtask",
+                ])
+                .arg("--")
                 .args(&args)
                 .status();
             exit_code(status)
         }
         Some("bench") => bench(rest),
-        Some("bench-fleet") if cfg!(debug_assertions) => {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args(["run", "--quiet", "--release", "--package", "xtask", "--"])
-                .args(&args)
-                .status();
-            exit_code(status)
-        }
+        Some("bench-profile") => match profile_options(rest) {
+            Ok((reader, flavor, participants, runs, work)) => {
+                bench::profile_main(reader, flavor, participants, runs, work);
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("{message}\n\n{COMMANDS}");
+                ExitCode::from(2)
+            }
+        },
         Some("bench-fleet") => match bench_fleet::run(&workspace_root()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
