@@ -23,6 +23,10 @@ use tokio::{
 /// The default [`crate::ClientBuilder::max_concurrent_requests`].
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 16;
 
+/// How many times more calm answers the cap needs to grow back to where the last 429 came:
+/// a server that takes 4 is asked for 5 once every 32 answers, not once every 4.
+const PROBE_PATIENCE: u32 = 8;
+
 /// Requests in flight, and the pause after a 429.
 pub(crate) struct Limiter {
     permits: Semaphore,
@@ -41,6 +45,8 @@ struct LimiterState {
     paused_until: Option<Instant>,
     /// When the cap was last halved: one halving per pause, however many 429s it caused.
     halved_at: Option<Instant>,
+    /// The cap at which the last 429 came: growing back to it is slow (a probe).
+    ceiling: u32,
     throttled: u64,
 }
 
@@ -74,6 +80,7 @@ impl Limiter {
                 calm: 0,
                 paused_until: None,
                 halved_at: None,
+                ceiling: u32::MAX,
                 throttled: 0,
             }),
         }
@@ -123,6 +130,7 @@ impl Limiter {
         if recently || state.limit == 1 {
             return;
         }
+        state.ceiling = state.limit;
         let lowered = (state.limit / 2).max(1);
         state.debt += state.limit - lowered;
         state.limit = lowered;
@@ -136,14 +144,21 @@ impl Limiter {
         );
     }
 
-    /// An answer that was not a 429: after as many calm answers as the cap, it grows by one.
+    /// An answer that was not a 429: after as many calm answers as the cap, it grows by one;
+    /// back up to where the last 429 came, only after [`PROBE_PATIENCE`] times as many.
     pub(crate) fn calm(&self) {
         let mut state = self.state();
         if state.limit >= self.max {
             return;
         }
         state.calm += 1;
-        if state.calm < state.limit {
+        let probing = state.limit + 1 >= state.ceiling;
+        let needed = if probing {
+            state.limit * PROBE_PATIENCE
+        } else {
+            state.limit
+        };
+        if state.calm < needed {
             return;
         }
         state.calm = 0;
@@ -416,6 +431,17 @@ mod tests {
             limiter.calm();
         }
         assert_eq!(limiter.snapshot().0, 5);
+        // Back up to where the 429 came (8) only slowly: 7 → 8 takes 8 × 7 calm answers.
+        for _ in 0..(5 + 6) {
+            limiter.calm();
+        }
+        assert_eq!(limiter.snapshot().0, 7);
+        for _ in 0..(7 * PROBE_PATIENCE - 1) {
+            limiter.calm();
+        }
+        assert_eq!(limiter.snapshot().0, 7);
+        limiter.calm();
+        assert_eq!(limiter.snapshot().0, 8);
         let five: Vec<_> = futures_util::future::join_all((0..5).map(|_| limiter.acquire())).await;
         assert_eq!(limiter.snapshot().1, 5);
         drop(five);
