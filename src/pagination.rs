@@ -116,13 +116,16 @@ impl<T: Send + 'static> Page<T> {
     }
 }
 
-/// Starts a walk: the first page's request, or an error with nothing sent.
-pub(crate) fn first_page_of<T: Send + 'static>(
+/// The first page of a walk; `None`, with nothing sent, when the limit is 0.
+pub(crate) async fn first_page<T: Send + 'static>(
     fetch: FetchPage<T>,
     settings: WalkSettings,
-) -> Result<Option<impl Future<Output = Result<Page<T>>>>> {
+) -> Result<Option<Page<T>>> {
     let mut walk = Walk::new(fetch, settings)?;
-    Ok(walk.next.take_query().map(|query| walk.fetch(query)))
+    match walk.next.take_query() {
+        Some(query) => walk.fetch(query).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// A stream over every item of a walk, or one that yields `error` first.

@@ -156,11 +156,7 @@ impl ListParticipantConversations {
     /// # Errors
     /// Invalid input before any request, or the request's error.
     pub async fn first_page(self) -> Result<Option<Page<ParticipantConversation>>> {
-        let settings = self.settings()?;
-        match pagination::first_page_of(self.fetcher(), settings)? {
-            Some(first) => first.await.map(Some),
-            None => Ok(None),
-        }
+        pagination::first_page(self.fetcher(), self.settings()?).await
     }
 
     fn settings(&self) -> Result<WalkSettings> {

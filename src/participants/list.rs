@@ -96,11 +96,7 @@ impl ListParticipants {
     /// # Errors
     /// Invalid input before any request, or the request's error.
     pub async fn first_page(self) -> Result<Option<Page<Participant>>> {
-        let settings = self.settings()?;
-        match pagination::first_page_of(self.fetcher(), settings)? {
-            Some(first) => first.await.map(Some),
-            None => Ok(None),
-        }
+        pagination::first_page(self.fetcher(), self.settings()?).await
     }
 
     /// The walk's settings, once the conversation name is known to be usable.
