@@ -57,7 +57,8 @@ impl ClientHooks<Transport> for generated::Client {
 pub(crate) enum Attempts {
     /// As the client's retry policy allows.
     Policy,
-    /// One: a page fetched ahead, which the stream asks again if it fails.
+    /// One, outside the client's cap: a page fetched ahead, which the stream asks again
+    /// (as a call of its own) if it fails.
     Once,
 }
 
@@ -85,6 +86,7 @@ where
                 Attempts::Policy => config.retry.retries(),
                 Attempts::Once => 0,
             },
+            capped: attempts == Attempts::Policy,
         },
     );
     let mut answered_sid = None;

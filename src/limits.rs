@@ -106,13 +106,29 @@ impl Limiter {
                 .paused_until
                 .is_some_and(|u| u > Instant::now());
             if paused {
-                drop(permit);
+                // Given back through `Permit`, so a lowered cap still takes its share.
+                drop(Permit {
+                    limiter: self,
+                    permit,
+                });
                 continue;
             }
             return Permit {
                 limiter: self,
                 permit,
             };
+        }
+    }
+
+    /// Waits until no pause is on, without taking a place under the cap (for a page fetched
+    /// ahead, which cannot give a place back while its caller is away).
+    pub(crate) async fn wait_for_pause(&self) {
+        loop {
+            let paused_until = self.state().paused_until;
+            match paused_until.filter(|until| *until > Instant::now()) {
+                Some(until) => tokio::time::sleep_until(until).await,
+                None => return,
+            }
         }
     }
 
@@ -196,6 +212,8 @@ pub struct RetryBudget {
     capacity: u32,
     throttle_cost: u32,
     failure_cost: u32,
+    /// Whether requests failing together get one failure retry each.
+    one_retry_when_shared: bool,
 }
 
 impl Default for RetryBudget {
@@ -209,13 +227,14 @@ impl RetryBudget {
     /// timeout, a broken connection or a 5xx 10; a success returns what its retries cost,
     /// or adds 1 on a first attempt. An empty bucket refuses retries: the error returns at
     /// once. Beyond that, a request may retry a failure more than once only while no other
-    /// request is spending the budget: an isolated blip gets every retry of the policy,
+    /// request is retrying a failure: an isolated blip gets every retry of the policy,
     /// requests failing together (an outage) get one retry each.
     pub fn standard() -> Self {
         Self {
             capacity: 500,
             throttle_cost: 5,
             failure_cost: 10,
+            one_retry_when_shared: true,
         }
     }
 
@@ -225,6 +244,7 @@ impl RetryBudget {
             capacity: u32::MAX,
             throttle_cost: 0,
             failure_cost: 0,
+            one_retry_when_shared: false,
         }
     }
 
@@ -257,6 +277,18 @@ struct BudgetState {
     tokens: u32,
     refused: u64,
     retries: u64,
+    /// Requests retrying a failure (a timeout, a broken connection, a 5xx) right now.
+    failing: u32,
+}
+
+/// A request's place among those retrying a failure; see [`Budget::spend`].
+pub(crate) struct Failing<'a>(&'a Budget);
+
+impl Drop for Failing<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.state();
+        state.failing = state.failing.saturating_sub(1);
+    }
 }
 
 /// Why the transport wants to retry: the kind decides the cost.
@@ -275,6 +307,7 @@ impl Budget {
                 tokens: settings.capacity,
                 refused: 0,
                 retries: 0,
+                failing: 0,
             }),
             settings,
         }
@@ -284,24 +317,33 @@ impl Budget {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes the tokens for one retry of a request that has already spent `spent` on
-    /// retries after failures; returns the cost, or `None` when the retry is refused.
-    pub(crate) fn spend(&self, cause: RetryCause, spent: u32) -> Option<u32> {
+    /// Takes the tokens for one retry; returns the cost, or `None` when the retry is
+    /// refused. `failing` is the request's place among those retrying a failure: taken at
+    /// its first failure retry, it allows further ones only while no other request holds one.
+    pub(crate) fn spend<'a>(
+        &'a self,
+        cause: RetryCause,
+        failing: &mut Option<Failing<'a>>,
+    ) -> Option<u32> {
         let cost = match cause {
             RetryCause::Throttled => self.settings.throttle_cost,
             RetryCause::Failure => self.settings.failure_cost,
         };
         let mut state = self.state();
-        // A second failure retry needs a bucket that only this request has drawn on.
-        let shared = cause == RetryCause::Failure
-            && spent > 0
-            && state.tokens.saturating_add(spent) < self.settings.capacity;
+        let shared = self.settings.one_retry_when_shared
+            && cause == RetryCause::Failure
+            && failing.is_some()
+            && state.failing > 1;
         if shared || state.tokens < cost {
             state.refused += 1;
             return None;
         }
         state.tokens -= cost;
         state.retries += 1;
+        if cause == RetryCause::Failure && failing.is_none() {
+            state.failing += 1;
+            *failing = Some(Failing(self));
+        }
         Some(cost)
     }
 
@@ -377,35 +419,47 @@ mod tests {
     fn an_isolated_failure_gets_every_retry_an_outage_one_each() {
         let budget = Budget::new(RetryBudget::standard());
         // One request alone: three failure retries in a row.
-        let mut spent = 0;
-        for _ in 0..3 {
-            spent += budget.spend(RetryCause::Failure, spent).unwrap();
-        }
+        let mut alone = None;
+        let spent: u32 = (0..3)
+            .map(|_| budget.spend(RetryCause::Failure, &mut alone).unwrap())
+            .sum();
         assert_eq!(spent, 30);
         budget.succeeded(spent);
+        drop(alone);
         assert_eq!(budget.snapshot().0, 500);
         // Two requests failing together: each gets its first retry, neither a second.
-        let first = budget.spend(RetryCause::Failure, 0).unwrap();
-        let second = budget.spend(RetryCause::Failure, 0).unwrap();
-        assert_eq!(budget.spend(RetryCause::Failure, first), None);
-        assert_eq!(budget.spend(RetryCause::Failure, second), None);
+        let (mut first, mut second) = (None, None);
+        assert_eq!(budget.spend(RetryCause::Failure, &mut first), Some(10));
+        assert_eq!(budget.spend(RetryCause::Failure, &mut second), Some(10));
+        assert_eq!(budget.spend(RetryCause::Failure, &mut first), None);
+        assert_eq!(budget.spend(RetryCause::Failure, &mut second), None);
         // Throttling retries are paced by the limiter, not limited to one.
-        assert_eq!(budget.spend(RetryCause::Throttled, 10), Some(5));
+        assert_eq!(budget.spend(RetryCause::Throttled, &mut first), Some(5));
+        // Once the other request is over, a lone failure gets its retries again, although
+        // the bucket is not full: what failed requests spent is not what is failing now.
+        drop(second);
+        assert_eq!(budget.spend(RetryCause::Failure, &mut first), Some(10));
+        drop(first);
+        let mut blip = None;
+        for _ in 0..3 {
+            assert_eq!(budget.spend(RetryCause::Failure, &mut blip), Some(10));
+        }
     }
 
     #[test]
     fn an_empty_bucket_refuses_and_successes_refill_it() {
         let budget = Budget::new(RetryBudget::standard().capacity(25));
-        assert_eq!(budget.spend(RetryCause::Failure, 0), Some(10));
-        assert_eq!(budget.spend(RetryCause::Failure, 0), Some(10));
-        assert_eq!(budget.spend(RetryCause::Failure, 0), None);
-        assert_eq!(budget.spend(RetryCause::Throttled, 0), Some(5));
-        assert_eq!(budget.spend(RetryCause::Throttled, 0), None);
+        let one = |cause| budget.spend(cause, &mut None);
+        assert_eq!(one(RetryCause::Failure), Some(10));
+        assert_eq!(one(RetryCause::Failure), Some(10));
+        assert_eq!(one(RetryCause::Failure), None);
+        assert_eq!(one(RetryCause::Throttled), Some(5));
+        assert_eq!(one(RetryCause::Throttled), None);
         for _ in 0..10 {
             budget.succeeded(0);
         }
         assert_eq!(budget.snapshot(), (10, 3, 2));
-        assert_eq!(budget.spend(RetryCause::Failure, 0), Some(10));
+        assert_eq!(budget.spend(RetryCause::Failure, &mut None), Some(10));
     }
 
     #[tokio::test(start_paused = true)]

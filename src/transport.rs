@@ -43,6 +43,10 @@ pub struct Transport {
     pub(crate) deadline: Instant,
     /// How many retries this call may make (the policy's, or 0 for a page fetched ahead).
     pub(crate) retries: u32,
+    /// Whether attempts take a place under the client's cap. A page fetched ahead does not:
+    /// its answer is read only when the caller next asks for an item, and a place held
+    /// until then could block the caller's own next request (a deadlock at a cap of 1).
+    pub(crate) capped: bool,
 }
 
 /// What happened on the wire during one call, for building a precise error.
@@ -133,13 +137,15 @@ impl Transport {
             operation,
             deadline,
             retries,
+            capped,
         } = self;
         let mut retry = 0;
         // Budget tokens this call's retries have taken so far.
         let mut spent = 0;
+        // This call's place among the requests retrying a failure, once it retries one.
+        let mut failing = None;
         loop {
             let attempt = retry + 1;
-            record.attempts.store(attempt, Ordering::Relaxed);
             // Bodies here are in memory (a form or nothing), so a copy always exists.
             let spare = (retry < *retries).then(|| request.try_clone()).flatten();
             let span = tracing::debug_span!(
@@ -150,7 +156,13 @@ impl Transport {
                 status = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
-            let permit = config.limiter.acquire().instrument(span.clone()).await;
+            let permit = if *capped {
+                Some(config.limiter.acquire().instrument(span.clone()).await)
+            } else {
+                config.limiter.wait_for_pause().await;
+                None
+            };
+            record.attempts.store(attempt, Ordering::Relaxed);
             let started = Instant::now();
             record.in_flight.store(true, Ordering::Relaxed);
             let outcome = send_buffered(client, request, record)
@@ -217,7 +229,7 @@ impl Transport {
                 tracing::debug!(parent: &span, "no time left for a retry before the call deadline");
                 return outcome;
             }
-            let Some(cost) = config.budget.spend(cause, spent) else {
+            let Some(cost) = config.budget.spend(cause, &mut failing) else {
                 tracing::debug!(parent: &span, "retry refused: the client's retry budget is spent");
                 return outcome;
             };
@@ -243,7 +255,13 @@ async fn send_buffered(
     request: reqwest::Request,
     record: &CallRecord,
 ) -> reqwest::Result<reqwest::Response> {
+    // Nothing from an earlier attempt's answer may describe this one.
     record.oversized.store(0, Ordering::Relaxed);
+    record.status.store(0, Ordering::Relaxed);
+    *record
+        .headers
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = AnswerMeta::default();
     let mut response = client.execute(request).await?;
     let status = response.status();
     record.status.store(status.as_u16(), Ordering::Relaxed);

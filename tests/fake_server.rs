@@ -341,3 +341,27 @@ async fn a_caller_slower_than_the_timeout_does_not_time_out_the_prefetched_page(
     assert!((1..=2).contains(&page_2), "{:?}", tokens(&fake));
     assert_eq!(fake.requests().len(), 1 + page_2);
 }
+
+#[tokio::test]
+async fn a_caller_may_send_requests_from_inside_a_stream_at_a_cap_of_one() {
+    // The page fetched ahead must not hold the only place under the cap while the caller,
+    // between two items, waits for a place for its own request.
+    let fake = fake_with(30).await;
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .credentials(fake.credentials())
+        .max_concurrent_requests(1)
+        .call_timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let participants = client.participants(&common::service(), common::CONVERSATION);
+    let mut stream = participants.page_size(10).stream();
+    let mut fetched = 0;
+    while let Some(participant) = stream.try_next().await.unwrap() {
+        let sid = participant.sid.unwrap();
+        let again = participants.fetch(&sid).await.unwrap();
+        assert_eq!(again.sid.as_ref(), Some(&sid));
+        fetched += 1;
+    }
+    assert_eq!(fetched, 30);
+}
