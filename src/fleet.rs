@@ -271,7 +271,7 @@ impl Fleet {
             _ => None,
         };
         let (client, service) = (self.client.clone(), self.service.clone());
-        let start = move |index: usize, item: T| -> ItemFuture<R> {
+        let start = Arc::new(move |index: usize, item: T| -> ItemFuture<R> {
             let conversation = item.conversation();
             let handler = conversation
                 .clone()
@@ -291,9 +291,12 @@ impl Fleet {
                     result,
                 }
             })
-        };
+        });
         FleetRun {
-            pending: Box::new(items.enumerate().map(move |(i, item)| start(i, item))),
+            pending: Box::new(items.enumerate().map(move |(index, item)| {
+                let start = start.clone();
+                Box::new(move || start(index, item)) as Starter<R>
+            })),
             running: FuturesUnordered::new(),
             concurrency: self.concurrency,
             stop_on_error: self.stop_on_error,
@@ -301,6 +304,7 @@ impl Fleet {
             progress: self.progress,
             counts: FleetProgress {
                 total,
+                skipped: Some(0),
                 ..FleetProgress::default()
             },
         }
@@ -309,6 +313,9 @@ impl Fleet {
 
 /// The caller's progress callback.
 type ProgressHook = Arc<dyn Fn(&FleetProgress) + Send + Sync>;
+
+/// Starts one item's operation.
+type Starter<R> = Box<dyn FnOnce() -> ItemFuture<R> + Send>;
 
 type ItemFuture<R> = Pin<Box<dyn Future<Output = FleetItem<R>> + Send>>;
 
@@ -336,14 +343,16 @@ pub struct FleetProgress {
     pub failed: usize,
     /// Items running now.
     pub in_flight: usize,
-    /// Items never started because the run stopped at a failure.
-    pub skipped: usize,
+    /// Items never started because the run stopped at a failure, when the input knows how
+    /// many are left (`Some(0)` while nothing was skipped).
+    pub skipped: Option<usize>,
 }
 
 /// The results of a [`Fleet`] run as they complete; a `Stream` of [`FleetItem`]s.
 #[must_use = "streams do nothing unless polled"]
 pub struct FleetRun<R> {
-    pending: Box<dyn Iterator<Item = ItemFuture<R>> + Send>,
+    /// The items not started yet: the operation is called for an item only when it starts.
+    pending: Box<dyn Iterator<Item = Starter<R>> + Send>,
     running: FuturesUnordered<ItemFuture<R>>,
     concurrency: usize,
     stop_on_error: bool,
@@ -374,7 +383,7 @@ impl<R> Stream for FleetRun<R> {
         let this = &mut *self;
         while !this.stopped && this.running.len() < this.concurrency {
             match this.pending.next() {
-                Some(item) => this.running.push(item),
+                Some(start) => this.running.push(start()),
                 None => break,
             }
         }
@@ -387,7 +396,12 @@ impl<R> Stream for FleetRun<R> {
                     this.counts.failed += 1;
                     if this.stop_on_error && !this.stopped {
                         this.stopped = true;
-                        this.counts.skipped = this.pending.by_ref().count();
+                        // Known only when the input knows its length; nothing else is asked
+                        // of it (it may be endless).
+                        this.counts.skipped = match this.pending.size_hint() {
+                            (low, Some(high)) if low == high => Some(low),
+                            _ => None,
+                        };
                     }
                 }
                 if let Some(hook) = &this.progress {

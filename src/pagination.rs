@@ -57,13 +57,21 @@ pub(crate) struct PageQuery {
 pub(crate) struct Fetched<T> {
     pub(crate) items: Vec<T>,
     pub(crate) meta: PageMeta,
-    pub(crate) keys: Vec<u64>,
+    pub(crate) keys: Vec<Option<u64>>,
 }
 
 impl<T> Fetched<T> {
-    /// A page of `items`, each known by `key` (its SID).
-    pub(crate) fn new<K: Hash>(items: Vec<T>, meta: PageMeta, key: impl Fn(&T) -> K) -> Self {
-        let keys = items.iter().map(|item| hash(&key(item))).collect();
+    /// A page of `items`, each known by `key` (its SID; an item without one is not
+    /// checked for repeats).
+    pub(crate) fn new<K: Hash>(
+        items: Vec<T>,
+        meta: PageMeta,
+        key: impl Fn(&T) -> Option<K>,
+    ) -> Self {
+        let keys = items
+            .iter()
+            .map(|item| key(item).map(|key| hash(&key)))
+            .collect();
         Self { items, meta, keys }
     }
 }
@@ -289,7 +297,11 @@ impl<T: Send + 'static> Walk<T> {
             items.truncate(keep);
             keys.truncate(keep);
         }
-        if keys.into_iter().any(|key| !self.yielded.insert(key)) {
+        if keys
+            .into_iter()
+            .flatten()
+            .any(|key| !self.yielded.insert(key))
+        {
             // Yield nothing from a page that repeats an item.
             items.clear();
             self.next = Next::Broken(

@@ -255,20 +255,31 @@ async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
             last.in_flight,
             last.skipped
         ),
-        (Some(CONVERSATIONS + 1), CONVERSATIONS + 1, 1, 0, 0)
+        (Some(CONVERSATIONS + 1), CONVERSATIONS + 1, 1, 0, Some(0))
     );
 
-    let stopped: Vec<_> = client
+    let calls = Arc::new(Mutex::new(0));
+    let counted = calls.clone();
+    let mut run = client
         .fleet(&common::service())
         .concurrency(1)
         .stop_on_error(true)
-        .run(work, |participants, _| async move {
-            participants.first_page().await.map(|page| page.is_some())
-        })
-        .collect()
-        .await;
+        .run(work, move |participants, _| {
+            *counted.lock().unwrap() += 1;
+            async move { participants.first_page().await.map(|page| page.is_some()) }
+        });
+    let mut stopped = Vec::new();
+    while let Some(done) = run.next().await {
+        stopped.push(done);
+    }
     assert_eq!(stopped.len(), 4, "items 0..=3 ran, the rest never started");
     assert!(stopped[3].result.is_err());
+    assert_eq!(
+        *calls.lock().unwrap(),
+        4,
+        "no operation is made for a skipped item"
+    );
+    assert_eq!(run.progress().skipped, Some(CONVERSATIONS + 1 - 4));
 }
 
 #[tokio::test]

@@ -585,3 +585,25 @@ async fn the_callers_page_size_is_kept_and_the_servers_is_range_checked() {
         ]
     );
 }
+
+#[tokio::test]
+async fn participants_without_a_sid_are_never_taken_for_repeats() {
+    let server = MockServer::start_async().await;
+    let mut body = page(0..3, 0, 3, None);
+    for participant in body["participants"].as_array_mut().unwrap() {
+        participant["sid"] = serde_json::Value::Null;
+    }
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(PATH);
+            then.status(200).body(body.to_string());
+        })
+        .await;
+    let all = client(&server.base_url())
+        .participants(&service(), CONVERSATION)
+        .list()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.iter().all(|p| p.sid.is_none()));
+}

@@ -4,7 +4,8 @@
 //! The two writes print one line per conversation as it completes (see
 //! [`output::bulk_record`]), a progress line on stderr when stderr is a terminal, and a
 //! summary on stderr at the end. Exit code: 0 when every item is done or was already so, 1
-//! when any failed, 3 when any outcome is unknown (a create that may have happened); 3 wins.
+//! when any failed, 3 when any outcome is unknown (a create or delete that may have
+//! happened); 3 wins.
 //! Both writes tolerate what an earlier run did (`already_gone`, `exists`), so running the
 //! same command again finishes an interrupted or failed run without doing anything twice.
 

@@ -355,14 +355,18 @@ enum Failure {
 }
 
 impl Failure {
-    /// The exit code and what stderr says.
+    /// The exit code and what stderr says. Messages can quote the server's text, so control
+    /// characters in them are escaped as in `columns` output: none reaches the terminal.
     fn report(self) -> ExitCode {
-        let (code, message) = match self {
-            Failure::Usage(message) => (2, message),
-            Failure::Remote(message) => (1, message),
-            Failure::OutcomeUnknown { message, advice } => (3, format!("{message}\n{advice}")),
+        let (code, message, advice) = match self {
+            Failure::Usage(message) => (2, message, None),
+            Failure::Remote(message) => (1, message, None),
+            Failure::OutcomeUnknown { message, advice } => (3, message, Some(advice)),
         };
-        eprintln!("error: {message}");
+        eprintln!("error: {}", output::escape(&message, false));
+        if let Some(advice) = advice {
+            eprintln!("{advice}");
+        }
         ExitCode::from(code)
     }
 }

@@ -73,7 +73,7 @@ pub(crate) fn run(command: WebhookCommand) -> Result<(), Failure> {
             let verified = RequestValidator::new(token)
                 .validate(&url, &body, Some(&signature))
                 .map_err(|e| Failure::Remote(format!("the request does not verify: {e}")))?;
-            eprintln!("verified: the signature matches {}", verified.url);
+            eprintln!("verified: the signature matches {}", verified.url_shown());
             let printed = match (&verified.body, verified.params()) {
                 (VerifiedBody::Json(raw), _) => {
                     let body: serde_json::Value = serde_json::from_slice(raw).map_err(|e| {

@@ -267,6 +267,26 @@ fn api_errors_exit_1_with_the_twilio_code_and_request_id() {
 }
 
 #[test]
+fn server_text_in_an_error_reaches_stderr_escaped() {
+    let server = MockServer::start();
+    server.mock(|when, then| {
+        when.method(Method::POST).path(PATH);
+        then.status(409)
+            .header("content-type", "application/json")
+            .body(r#"{"code":50433,"message":"\u001b[31mred\u009b","status":409}"#);
+    });
+    let mut args = vec!["create"];
+    let base = server.base_url();
+    args.extend(target(&base, &["--identity", "alice"]));
+    let output = tool(&args);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output).trim(),
+        "error: the API answered HTTP 409 with Twilio error 50433: \\x1b[31mred\\u{9b}"
+    );
+}
+
+#[test]
 fn a_failed_list_in_json_prints_nothing_rather_than_half_an_array() {
     let server = MockServer::start();
     let base = server.base_url();

@@ -97,11 +97,12 @@ pub enum VerifiedBody {
     Json(Vec<u8>),
 }
 
-/// A request whose signature (and, for JSON, body hash) checked out.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A request whose signature (and, for JSON, body hash) checked out. Its `Debug` shows the
+/// URL's user information as `***`.
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifiedRequest {
-    /// The URL variant the signature matched.
+    /// The URL variant the signature matched (as given: it may carry credentials).
     pub url: String,
     /// The URL's decoded query parameters in order (a GET webhook's fields are here).
     pub query: Vec<(String, String)>,
@@ -109,7 +110,22 @@ pub struct VerifiedRequest {
     pub body: VerifiedBody,
 }
 
+impl fmt::Debug for VerifiedRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedRequest")
+            .field("url", &redact_userinfo(&self.url))
+            .field("query", &self.query)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
 impl VerifiedRequest {
+    /// The URL the signature matched, with any user information shown as `***`.
+    pub fn url_shown(&self) -> String {
+        redact_userinfo(&self.url)
+    }
+
     /// The request's fields: the form body's, or, when the body has none (a GET webhook),
     /// the URL's query parameters. `None` for a JSON body.
     pub fn params(&self) -> Option<&[(String, String)]> {
@@ -425,7 +441,8 @@ struct UrlParts<'a> {
 
 impl<'a> UrlParts<'a> {
     fn parse(url: &'a str) -> Result<Self, SignatureError> {
-        let malformed = |why: &str| SignatureError::MalformedUrl(format!("{why} in {url:?}"));
+        let shown = redact_userinfo(url);
+        let malformed = |why: &str| SignatureError::MalformedUrl(format!("{why} in {shown:?}"));
         let (scheme, after) = url
             .split_once("://")
             .ok_or_else(|| malformed("no scheme://"))?;
