@@ -212,7 +212,8 @@ pub struct RetryBudget {
     capacity: u32,
     throttle_cost: u32,
     failure_cost: u32,
-    /// Whether requests failing together get one failure retry each.
+    /// Whether a failure is retried more than once only when the bucket is full but for the
+    /// request's own spending.
     one_retry_when_shared: bool,
 }
 
@@ -226,9 +227,10 @@ impl RetryBudget {
     /// aws-sdk-rust's standard numbers: 500 tokens; a retry after a 429 costs 5, after a
     /// timeout, a broken connection or a 5xx 10; a success returns what its retries cost,
     /// or adds 1 on a first attempt. An empty bucket refuses retries: the error returns at
-    /// once. Beyond that, a request may retry a failure more than once only while no other
-    /// request is retrying a failure: an isolated blip gets every retry of the policy,
-    /// requests failing together (an outage) get one retry each.
+    /// once. Beyond that, a request may retry a failure (not a 429) more than once only
+    /// while the bucket is full but for its own spending: a blip in a healthy period gets
+    /// every retry of the policy; requests failing together (an outage), and any failure
+    /// until successes have refilled the bucket, get one retry each.
     pub fn standard() -> Self {
         Self {
             capacity: 500,
@@ -277,18 +279,6 @@ struct BudgetState {
     tokens: u32,
     refused: u64,
     retries: u64,
-    /// Requests retrying a failure (a timeout, a broken connection, a 5xx) right now.
-    failing: u32,
-}
-
-/// A request's place among those retrying a failure; see [`Budget::spend`].
-pub(crate) struct Failing<'a>(&'a Budget);
-
-impl Drop for Failing<'_> {
-    fn drop(&mut self) {
-        let mut state = self.0.state();
-        state.failing = state.failing.saturating_sub(1);
-    }
 }
 
 /// Why the transport wants to retry: the kind decides the cost.
@@ -300,6 +290,22 @@ pub(crate) enum RetryCause {
     Failure,
 }
 
+/// What one request has taken from the budget so far; see [`Budget::spend`].
+#[derive(Debug, Default)]
+pub(crate) struct Spending {
+    /// Tokens taken, for any retry.
+    tokens: u32,
+    /// Retries after a failure (not a 429).
+    failure_retries: u32,
+}
+
+impl Spending {
+    /// The tokens taken, to return on a success.
+    pub(crate) fn tokens(&self) -> u32 {
+        self.tokens
+    }
+}
+
 impl Budget {
     pub(crate) fn new(settings: RetryBudget) -> Self {
         Self {
@@ -307,7 +313,6 @@ impl Budget {
                 tokens: settings.capacity,
                 refused: 0,
                 retries: 0,
-                failing: 0,
             }),
             settings,
         }
@@ -317,14 +322,10 @@ impl Budget {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Takes the tokens for one retry; returns the cost, or `None` when the retry is
-    /// refused. `failing` is the request's place among those retrying a failure: taken at
-    /// its first failure retry, it allows further ones only while no other request holds one.
-    pub(crate) fn spend<'a>(
-        &'a self,
-        cause: RetryCause,
-        failing: &mut Option<Failing<'a>>,
-    ) -> Option<u32> {
+    /// Takes the tokens for one retry of a request that has taken `spending` so far;
+    /// returns the cost, or `None` when the retry is refused. A second failure retry needs
+    /// a bucket that only this request has drawn on since it was last full.
+    pub(crate) fn spend(&self, cause: RetryCause, spending: &mut Spending) -> Option<u32> {
         let cost = match cause {
             RetryCause::Throttled => self.settings.throttle_cost,
             RetryCause::Failure => self.settings.failure_cost,
@@ -332,17 +333,17 @@ impl Budget {
         let mut state = self.state();
         let shared = self.settings.one_retry_when_shared
             && cause == RetryCause::Failure
-            && failing.is_some()
-            && state.failing > 1;
+            && spending.failure_retries > 0
+            && state.tokens.saturating_add(spending.tokens) < self.settings.capacity;
         if shared || state.tokens < cost {
             state.refused += 1;
             return None;
         }
         state.tokens -= cost;
         state.retries += 1;
-        if cause == RetryCause::Failure && failing.is_none() {
-            state.failing += 1;
-            *failing = Some(Failing(self));
+        spending.tokens += cost;
+        if cause == RetryCause::Failure {
+            spending.failure_retries += 1;
         }
         Some(cost)
     }
@@ -419,37 +420,40 @@ mod tests {
     fn an_isolated_failure_gets_every_retry_an_outage_one_each() {
         let budget = Budget::new(RetryBudget::standard());
         // One request alone: three failure retries in a row.
-        let mut alone = None;
-        let spent: u32 = (0..3)
-            .map(|_| budget.spend(RetryCause::Failure, &mut alone).unwrap())
-            .sum();
-        assert_eq!(spent, 30);
-        budget.succeeded(spent);
-        drop(alone);
-        assert_eq!(budget.snapshot().0, 500);
-        // Two requests failing together: each gets its first retry, neither a second.
-        let (mut first, mut second) = (None, None);
-        assert_eq!(budget.spend(RetryCause::Failure, &mut first), Some(10));
-        assert_eq!(budget.spend(RetryCause::Failure, &mut second), Some(10));
-        assert_eq!(budget.spend(RetryCause::Failure, &mut first), None);
-        assert_eq!(budget.spend(RetryCause::Failure, &mut second), None);
-        // Throttling retries are paced by the limiter, not limited to one.
-        assert_eq!(budget.spend(RetryCause::Throttled, &mut first), Some(5));
-        // Once the other request is over, a lone failure gets its retries again, although
-        // the bucket is not full: what failed requests spent is not what is failing now.
-        drop(second);
-        assert_eq!(budget.spend(RetryCause::Failure, &mut first), Some(10));
-        drop(first);
-        let mut blip = None;
+        let mut alone = Spending::default();
         for _ in 0..3 {
-            assert_eq!(budget.spend(RetryCause::Failure, &mut blip), Some(10));
+            assert_eq!(budget.spend(RetryCause::Failure, &mut alone), Some(10));
+        }
+        budget.succeeded(alone.tokens());
+        assert_eq!(budget.snapshot().0, 500);
+        // A 429 retry first does not cost a request its first failure retry.
+        let mut throttled = Spending::default();
+        assert_eq!(budget.spend(RetryCause::Throttled, &mut throttled), Some(5));
+        let mut other = Spending::default();
+        assert_eq!(budget.spend(RetryCause::Failure, &mut other), Some(10));
+        assert_eq!(budget.spend(RetryCause::Failure, &mut throttled), Some(10));
+        // Two requests failing together: neither gets a second failure retry.
+        assert_eq!(budget.spend(RetryCause::Failure, &mut throttled), None);
+        assert_eq!(budget.spend(RetryCause::Failure, &mut other), None);
+        // Throttling retries are paced by the limiter, not limited to one.
+        assert_eq!(budget.spend(RetryCause::Throttled, &mut other), Some(5));
+        // Until successes refill the bucket, a new failure gets one retry too.
+        let mut later = Spending::default();
+        assert_eq!(budget.spend(RetryCause::Failure, &mut later), Some(10));
+        assert_eq!(budget.spend(RetryCause::Failure, &mut later), None);
+        for _ in 0..50 {
+            budget.succeeded(0);
+        }
+        let mut healthy = Spending::default();
+        for _ in 0..3 {
+            assert_eq!(budget.spend(RetryCause::Failure, &mut healthy), Some(10));
         }
     }
 
     #[test]
     fn an_empty_bucket_refuses_and_successes_refill_it() {
         let budget = Budget::new(RetryBudget::standard().capacity(25));
-        let one = |cause| budget.spend(cause, &mut None);
+        let one = |cause| budget.spend(cause, &mut Spending::default());
         assert_eq!(one(RetryCause::Failure), Some(10));
         assert_eq!(one(RetryCause::Failure), Some(10));
         assert_eq!(one(RetryCause::Failure), None);
@@ -459,7 +463,10 @@ mod tests {
             budget.succeeded(0);
         }
         assert_eq!(budget.snapshot(), (10, 3, 2));
-        assert_eq!(budget.spend(RetryCause::Failure, &mut None), Some(10));
+        assert_eq!(
+            budget.spend(RetryCause::Failure, &mut Spending::default()),
+            Some(10)
+        );
     }
 
     #[tokio::test(start_paused = true)]

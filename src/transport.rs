@@ -22,7 +22,7 @@ use tracing::Instrument;
 use crate::{
     config::Config,
     error::AnswerMeta,
-    limits::RetryCause,
+    limits::{RetryCause, Spending},
     operation::Operation,
     retry::{is_retryable_error, is_retryable_status, retry_after},
 };
@@ -140,10 +140,8 @@ impl Transport {
             capped,
         } = self;
         let mut retry = 0;
-        // Budget tokens this call's retries have taken so far.
-        let mut spent = 0;
-        // This call's place among the requests retrying a failure, once it retries one.
-        let mut failing = None;
+        // What this call's retries have taken from the budget so far.
+        let mut spending = Spending::default();
         loop {
             let attempt = retry + 1;
             // Bodies here are in memory (a form or nothing), so a copy always exists.
@@ -180,7 +178,7 @@ impl Transport {
                         config.limiter.calm();
                     }
                     if response.status().is_success() {
-                        config.budget.succeeded(spent);
+                        config.budget.succeeded(spending.tokens());
                     }
                     // A 429 was not processed; any other retryable status may have been.
                     if !throttled && is_retryable_status(status) {
@@ -229,11 +227,10 @@ impl Transport {
                 tracing::debug!(parent: &span, "no time left for a retry before the call deadline");
                 return outcome;
             }
-            let Some(cost) = config.budget.spend(cause, &mut failing) else {
+            if config.budget.spend(cause, &mut spending).is_none() {
                 tracing::debug!(parent: &span, "retry refused: the client's retry budget is spent");
                 return outcome;
-            };
-            spent += cost;
+            }
             tracing::debug!(parent: &span, delay_ms = delay.as_millis() as u64, "retrying");
             tokio::time::sleep(delay).await;
             request = spare;
