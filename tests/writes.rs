@@ -708,14 +708,12 @@ async fn a_create_cut_after_sending_is_unknown_without_a_status() {
     );
 }
 
-#[tokio::test]
-async fn the_call_deadline_firing_with_a_create_on_the_wire_is_unknown() {
-    // The server reads the request and never answers: the call deadline (1 s) fires long
-    // before the attempt timeout (60 s), with the create on the wire.
-    let (base, seen) = scripted_server(vec![Scripted::Hold]).await;
-    let err = Client::builder()
+/// Creates `alice` at `base` with a call deadline (1 s) far shorter than an attempt's
+/// timeout (60 s); the error it must end with.
+async fn create_alice_under_a_one_second_deadline(base: &str) -> Error {
+    Client::builder()
         .credentials(credentials())
-        .base_url(&base)
+        .base_url(base)
         .timeout(Duration::from_secs(60))
         .call_timeout(Duration::from_secs(1))
         .retry_policy(fast_retries(3))
@@ -725,7 +723,15 @@ async fn the_call_deadline_firing_with_a_create_on_the_wire_is_unknown() {
         .create()
         .identity("alice")
         .await
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn the_call_deadline_firing_with_a_create_on_the_wire_is_unknown() {
+    // The server reads the request and never answers: the call deadline (1 s) fires long
+    // before the attempt timeout (60 s), with the create on the wire.
+    let (base, seen) = scripted_server(vec![Scripted::Hold]).await;
+    let err = create_alice_under_a_one_second_deadline(&base).await;
     let (cause, status, sid, attempts) = unknown(&err, "create");
     assert_eq!((status, sid, attempts), (None, None, 1));
     assert_eq!(cause, "the call timeout of 1s fired after 1 attempt");
@@ -746,19 +752,7 @@ async fn an_unknown_outcome_never_carries_an_earlier_attempts_429() {
         Scripted::Hold,
     ])
     .await;
-    let err = Client::builder()
-        .credentials(credentials())
-        .base_url(&base)
-        .timeout(Duration::from_secs(60))
-        .call_timeout(Duration::from_secs(1))
-        .retry_policy(fast_retries(3))
-        .build()
-        .unwrap()
-        .participants(&service(), CONVERSATION)
-        .create()
-        .identity("alice")
-        .await
-        .unwrap_err();
+    let err = create_alice_under_a_one_second_deadline(&base).await;
     let (_, status, sid, attempts) = unknown(&err, "create");
     assert_eq!((status, sid, attempts), (None, None, 2));
     assert_eq!(err.status(), None, "a 429 would invite a second create");
