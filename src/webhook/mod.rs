@@ -1,6 +1,10 @@
-//! Receiving Twilio's participant webhooks, without any web framework: check
-//! `X-Twilio-Signature` ([`RequestValidator`]), read the event ([`ParticipantEvent`]) and
-//! answer a pre-event ([`PreEventAnswer`]).
+//! Receiving Twilio's participant events, without any web framework, from both channels:
+//! Conversations webhooks (check `X-Twilio-Signature` with [`RequestValidator`], read the
+//! event as a [`ParticipantEvent`], answer a pre-event with [`PreEventAnswer`]) and Event
+//! Streams deliveries to a webhook sink ([`RequestValidator::validate_event_streams`] checks
+//! one and reads its batch of [`CloudEvent`]s). Either converts to one
+//! [`ParticipantChange`], and [`SeenEvents`] drops redeliveries and names late events, as
+//! Event Streams' at-least-once, unordered delivery requires.
 //!
 //! The signature is checked exactly as Twilio's helper libraries check it: the URL Twilio
 //! called (as given, with any port removed, and with the scheme's default port added), then
@@ -39,12 +43,24 @@
 //! # Ok(()) }
 //! ```
 
+mod change;
+mod cloud_event;
 mod event;
+mod event_streams;
+mod seen;
 mod signature;
+
+pub use change::{Channel, ChangeKind, NotAParticipantChange, ParticipantChange};
+pub use cloud_event::{
+    CloudEvent, EventBinding, EventData, ParticipantData, ParticipantEventKind,
+    PARTICIPANT_ADDED, PARTICIPANT_REMOVED, PARTICIPANT_UPDATED,
+};
 
 pub use event::{
     EventError, OtherEvent, ParticipantEvent, ParticipantFields, PreEventAnswer, Source,
 };
+pub use event_streams::EventStreamsError;
+pub use seen::{Seen, SeenEvents};
 pub use signature::{
     body_sha256, sign, sign_request, AuthToken, RequestValidator, SignatureError, VerifiedBody,
     VerifiedRequest, BODY_SHA256_PARAM, SIGNATURE_HEADER,

@@ -338,6 +338,21 @@ pub fn sign_request(token: &AuthToken, url: &str, body: &[u8]) -> Result<String,
     }
 }
 
+/// The decoded value of query parameter `name` in `url` (its first occurrence), read as the
+/// validator reads the URL.
+///
+/// # Errors
+/// [`SignatureError::MalformedUrl`] when the URL or its query cannot be read.
+pub(super) fn query_value(url: &str, name: &str) -> Result<Option<String>, SignatureError> {
+    let parts = UrlParts::parse(url)?;
+    let query = parse_form(parts.query().as_bytes())
+        .map_err(|e| SignatureError::MalformedUrl(format!("its query {e}")))?;
+    Ok(query
+        .into_iter()
+        .find(|(found, _)| found == name)
+        .map(|(_, value)| value))
+}
+
 /// The lower-case hexadecimal SHA-256 of `body`, Twilio's `bodySHA256`.
 pub fn body_sha256(body: &[u8]) -> String {
     use fmt::Write;
@@ -371,7 +386,7 @@ fn params_tail<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> Vec<u8> {
 /// `a == b` without an early exit: the two are compared through an HMAC under a fresh
 /// random key (ring's `hmac::verify` compares in constant time), so the time taken does not
 /// depend on where they differ.
-fn equal_in_constant_time(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn equal_in_constant_time(a: &[u8], b: &[u8]) -> bool {
     let Ok(key) = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new()) else {
         return false;
     };
