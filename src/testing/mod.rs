@@ -42,6 +42,7 @@
 //! # Ok(()) }
 //! ```
 
+mod event_sink;
 mod generate;
 mod participant_conversations;
 mod resource;
@@ -64,6 +65,7 @@ use hyper::{body::Incoming, header, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, task::JoinSet};
 
+pub use event_sink::SinkDelivery;
 pub use generate::{participants, FAKE_ACCOUNT_SID};
 pub use webhooks::WebhookDelivery;
 
@@ -193,6 +195,7 @@ impl FakeServer {
             peak_in_flight: AtomicUsize::new(0),
             outage: Mutex::default(),
             webhooks: webhooks::Webhooks::default(),
+            event_sink: event_sink::EventSink::default(),
         });
         let task = tokio::spawn(accept_loop(listener, state.clone()));
         Ok(Self { state, task })
@@ -364,6 +367,8 @@ struct State {
     latency: Mutex<Duration>,
     /// Post-event webhooks (`webhooks.rs`).
     webhooks: webhooks::Webhooks,
+    /// Event Streams deliveries (`event_sink.rs`).
+    event_sink: event_sink::EventSink,
     /// More requests than this at once are answered 429.
     max_in_flight: Mutex<Option<usize>>,
     in_flight: AtomicUsize,
@@ -516,10 +521,20 @@ impl State {
         if !authorized {
             return Ok(error(401, Some(20003), "Authenticate"));
         }
-        // Post-event webhooks (`webhooks.rs`), sent before the answer.
-        let before = self.webhooks.before(self, &recorded);
+        // Post-event webhooks (`webhooks.rs`) and Event Streams batches (`event_sink.rs`),
+        // sent before the answer; a delete's event describes the participant before it.
+        let before = (self.webhooks.wanted(&recorded) || self.event_sink.is_on())
+            .then(|| webhooks::participant_before_delete(self, &recorded))
+            .flatten();
         let response = self.route(&recorded);
-        Ok(self.webhooks.after(&recorded, before, response).await)
+        let response = self
+            .webhooks
+            .after(&recorded, before.clone(), response)
+            .await;
+        Ok(self
+            .event_sink
+            .after(self, &recorded, before, response)
+            .await)
     }
 
     /// A conversation by the name it was added under, or by its `CH…` SID (Twilio takes

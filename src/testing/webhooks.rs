@@ -20,7 +20,7 @@ use hyper::Response;
 use serde_json::Value;
 
 use super::{parse_path, FakeServer, RecordedRequest, State, FAKE_AUTH_TOKEN};
-use crate::webhook::{sign, AuthToken, SIGNATURE_HEADER};
+use crate::webhook::{sign, AuthToken, ParticipantEventKind, SIGNATURE_HEADER};
 
 /// How long the fake waits for the receiver, as Twilio does.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -99,20 +99,6 @@ impl FakeServer {
 }
 
 impl Webhooks {
-    /// For a delete that may send a webhook: the participant as it is before the delete.
-    pub(super) fn before(&self, state: &State, request: &RecordedRequest) -> Option<Value> {
-        if request.method != "DELETE" || !self.wanted(request) {
-            return None;
-        }
-        let route = parse_path(&request.path)?;
-        let conversation = state.conversation(&route.service, &route.conversation)?;
-        let conversation = conversation.lock().unwrap_or_else(PoisonError::into_inner);
-        match conversation.fetch(route.participant.as_deref()?) {
-            Ok(Some((_, json))) => serde_json::from_str(&json).ok(),
-            _ => None,
-        }
-    }
-
     /// After a write was answered with `response`: sends its webhook when one is due, then
     /// gives the response back unchanged.
     pub(super) async fn after(
@@ -141,15 +127,11 @@ impl Webhooks {
             Some(before) => Some(before),
             None => serde_json::from_slice(&body).ok(),
         };
-        let event = match (
-            request.method.as_str(),
-            request.path.ends_with("/Participants"),
-        ) {
-            ("POST", true) => Some("onParticipantAdded"),
-            ("POST", false) => Some("onParticipantUpdated"),
-            ("DELETE", false) => Some("onParticipantRemoved"),
-            _ => None,
-        };
+        let event = write_event(request).map(|event| match event {
+            ParticipantEventKind::Added => "onParticipantAdded",
+            ParticipantEventKind::Updated => "onParticipantUpdated",
+            ParticipantEventKind::Removed => "onParticipantRemoved",
+        });
         if let (Some(event), Some(participant)) = (event, participant) {
             self.deliver(url, post_event_form(event, &participant))
                 .await;
@@ -157,7 +139,8 @@ impl Webhooks {
         Response::from_parts(parts, Full::new(body))
     }
 
-    fn wanted(&self, request: &RecordedRequest) -> bool {
+    /// Whether `request` asks for post-event webhooks (`X-Twilio-Webhook-Enabled: true`).
+    pub(super) fn wanted(&self, request: &RecordedRequest) -> bool {
         request
             .header("X-Twilio-Webhook-Enabled")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -169,7 +152,10 @@ impl Webhooks {
             .extend_pairs(&form)
             .finish();
         let outcome = match self.http_client() {
-            Ok(http) => send(&http, &url, &signature, body).await,
+            Ok(http) => {
+                let form = "application/x-www-form-urlencoded";
+                send(&http, &url, &signature, form, body).await
+            }
             Err(e) => Err(e),
         };
         self.deliveries
@@ -183,9 +169,9 @@ impl Webhooks {
             });
     }
 
-    /// One client for every delivery (rustls on ring, as the crate's client; no trusted
-    /// roots: a receiver in a test listens on plain HTTP).
-    fn http_client(&self) -> Result<reqwest::Client, String> {
+    /// One client for every delivery, webhooks and Event Streams alike (rustls on ring, as
+    /// the crate's client; no trusted roots: a receiver in a test listens on plain HTTP).
+    pub(super) fn http_client(&self) -> Result<reqwest::Client, String> {
         let mut http = self.http.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(client) = http.as_ref() {
             return Ok(client.clone());
@@ -206,19 +192,42 @@ impl Webhooks {
     }
 }
 
-/// POSTs the form; the receiver's status, or why none came.
-async fn send(
+/// For a delete that may send an event: the participant as it is before the delete.
+pub(super) fn participant_before_delete(state: &State, request: &RecordedRequest) -> Option<Value> {
+    if request.method != "DELETE" {
+        return None;
+    }
+    let route = parse_path(&request.path)?;
+    let conversation = state.conversation(&route.service, &route.conversation)?;
+    let conversation = conversation.lock().unwrap_or_else(PoisonError::into_inner);
+    match conversation.fetch(route.participant.as_deref()?) {
+        Ok(Some((_, json))) => serde_json::from_str(&json).ok(),
+        _ => None,
+    }
+}
+
+/// Which participant event a successful `request` makes (none for a read).
+pub(super) fn write_event(request: &RecordedRequest) -> Option<ParticipantEventKind> {
+    let route = parse_path(&request.path)?;
+    match (request.method.as_str(), route.participant.is_some()) {
+        ("POST", false) => Some(ParticipantEventKind::Added),
+        ("POST", true) => Some(ParticipantEventKind::Updated),
+        ("DELETE", true) => Some(ParticipantEventKind::Removed),
+        _ => None,
+    }
+}
+
+/// POSTs `body` as `content_type`; the receiver's status, or why none came.
+pub(super) async fn send(
     http: &reqwest::Client,
     url: &str,
     signature: &str,
-    body: String,
+    content_type: &'static str,
+    body: impl Into<reqwest::Body>,
 ) -> Result<u16, String> {
     http.post(url)
         .header(SIGNATURE_HEADER, signature)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
+        .header(reqwest::header::CONTENT_TYPE, content_type)
         .header(reqwest::header::USER_AGENT, "TwilioProxy/1.1")
         .timeout(DELIVERY_TIMEOUT)
         .body(body)

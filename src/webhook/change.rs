@@ -158,9 +158,7 @@ impl TryFrom<&ParticipantEvent> for ParticipantChange {
         let time = match kind {
             ChangeKind::Add => None,
             ChangeKind::Added => fields.date_created,
-            ChangeKind::Update | ChangeKind::Updated => {
-                fields.date_updated.or(fields.date_created)
-            }
+            ChangeKind::Update | ChangeKind::Updated => fields.date_updated.or(fields.date_created),
             ChangeKind::Remove | ChangeKind::Removed => fields
                 .date_removed
                 .or(fields.date_updated)

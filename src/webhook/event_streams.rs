@@ -11,10 +11,10 @@
 use serde_json::Value;
 
 use super::{
+    body_sha256,
     cloud_event::CloudEvent,
     signature::{equal_in_constant_time, query_value},
-    body_sha256, RequestValidator, SignatureError, VerifiedBody, BODY_SHA256_PARAM,
-    SIGNATURE_HEADER,
+    RequestValidator, SignatureError, VerifiedBody, BODY_SHA256_PARAM, SIGNATURE_HEADER,
 };
 
 /// Why an Event Streams delivery is refused.
@@ -82,8 +82,8 @@ impl RequestValidator {
         body: &[u8],
         signature: Option<&str>,
     ) -> Result<Vec<CloudEvent>, EventStreamsError> {
-        let expected = query_value(url, BODY_SHA256_PARAM)?
-            .ok_or(EventStreamsError::MissingBodyHash)?;
+        let expected =
+            query_value(url, BODY_SHA256_PARAM)?.ok_or(EventStreamsError::MissingBodyHash)?;
         let actual = body_sha256(body);
         if !equal_in_constant_time(expected.as_bytes(), actual.as_bytes()) {
             return Err(SignatureError::BodyHashMismatch {

@@ -50,10 +50,10 @@ mod event_streams;
 mod seen;
 mod signature;
 
-pub use change::{Channel, ChangeKind, NotAParticipantChange, ParticipantChange};
+pub use change::{ChangeKind, Channel, NotAParticipantChange, ParticipantChange};
 pub use cloud_event::{
-    CloudEvent, EventBinding, EventData, ParticipantData, ParticipantEventKind,
-    PARTICIPANT_ADDED, PARTICIPANT_REMOVED, PARTICIPANT_UPDATED,
+    CloudEvent, EventBinding, EventData, ParticipantData, ParticipantEventKind, PARTICIPANT_ADDED,
+    PARTICIPANT_REMOVED, PARTICIPANT_UPDATED,
 };
 
 pub use event::{

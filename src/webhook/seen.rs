@@ -163,18 +163,33 @@ mod tests {
     fn repeats_are_dropped_and_late_events_named() {
         let mut seen = SeenEvents::new(100);
         let alice = participant(1);
-        assert_eq!(seen.observe(Some("a"), Some(&alice), Some(at(5))), Seen::New);
-        assert_eq!(seen.observe(Some("a"), Some(&alice), Some(at(5))), Seen::Repeat);
+        assert_eq!(
+            seen.observe(Some("a"), Some(&alice), Some(at(5))),
+            Seen::New
+        );
+        assert_eq!(
+            seen.observe(Some("a"), Some(&alice), Some(at(5))),
+            Seen::Repeat
+        );
         assert_eq!(
             seen.observe(Some("b"), Some(&alice), Some(at(1))),
             Seen::Late { newest: at(5) }
         );
         // The late event's redelivery is a repeat.
-        assert_eq!(seen.observe(Some("b"), Some(&alice), Some(at(1))), Seen::Repeat);
+        assert_eq!(
+            seen.observe(Some("b"), Some(&alice), Some(at(1))),
+            Seen::Repeat
+        );
         // Same time: not older.
-        assert_eq!(seen.observe(Some("c"), Some(&alice), Some(at(5))), Seen::New);
+        assert_eq!(
+            seen.observe(Some("c"), Some(&alice), Some(at(5))),
+            Seen::New
+        );
         // Another participant has its own order.
-        assert_eq!(seen.observe(Some("d"), Some(&participant(2)), Some(at(0))), Seen::New);
+        assert_eq!(
+            seen.observe(Some("d"), Some(&participant(2)), Some(at(0))),
+            Seen::New
+        );
         // Without an id or a time: never a repeat, never late.
         assert_eq!(seen.observe(None, Some(&alice), Some(at(9))), Seen::New);
         assert_eq!(seen.observe(None, Some(&alice), Some(at(9))), Seen::New);
@@ -195,7 +210,10 @@ mod tests {
         seen.observe(None, Some(&participant(2)), Some(at(9)));
         seen.observe(None, Some(&participant(3)), Some(at(9)));
         // Participant 1 was forgotten: an older event for it is no longer known late.
-        assert_eq!(seen.observe(None, Some(&participant(1)), Some(at(0))), Seen::New);
+        assert_eq!(
+            seen.observe(None, Some(&participant(1)), Some(at(0))),
+            Seen::New
+        );
         assert_eq!(
             seen.observe(None, Some(&participant(3)), Some(at(0))),
             Seen::Late { newest: at(9) }

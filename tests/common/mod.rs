@@ -2,6 +2,8 @@
 //! a client pointed at a local httpmock server.
 #![allow(dead_code)]
 
+pub mod receiver;
+
 use std::time::Duration;
 
 use serde_json::{json, Value};
