@@ -7,6 +7,7 @@
 //! ```
 
 mod bulk;
+mod listen;
 mod output;
 mod webhook;
 
@@ -130,6 +131,11 @@ twilio-participants remove --chat-service-sid <IS…> --conversation-sid <CH…|
 twilio-participants conversations --chat-service-sid <IS…> <--identity <IDENTITY>|--address <ADDRESS>> [OPTIONS]
        twilio-participants conversations --demo <--identity <IDENTITY>|--address <ADDRESS>> [OPTIONS]")]
     Conversations(bulk::ConversationsArgs),
+    /// Receive Twilio's participant webhooks and Event Streams deliveries locally: verify
+    /// each, print each participant event once (token from TWILIO_AUTH_TOKEN).
+    #[command(override_usage = "\
+twilio-participants listen --port <PORT> --public-url <ORIGIN> [--host <HOST>] [-o <FORMAT>]")]
+    Listen(listen::ListenArgs),
     /// Sign or verify a webhook request's X-Twilio-Signature (token from TWILIO_AUTH_TOKEN).
     Webhook {
         #[command(subcommand)]
@@ -434,6 +440,7 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Remove(args) => remove(args).await,
         Command::Conversations(args) => bulk::conversations(args).await,
         Command::Webhook { action } => webhook::run(action),
+        Command::Listen(args) => listen::listen(args).await,
     }
 }
 

@@ -42,13 +42,7 @@ pub(crate) enum WebhookCommand {
 /// Runs a webhook subcommand: exit 0 done, 1 the request does not verify (or cannot be
 /// signed as given), 2 no token or an unreadable body file.
 pub(crate) fn run(command: WebhookCommand) -> Result<(), Failure> {
-    let token = std::env::var("TWILIO_AUTH_TOKEN")
-        .ok()
-        .filter(|t| !t.is_empty())
-        .map(AuthToken::new)
-        .ok_or_else(|| {
-            Failure::Usage("set TWILIO_AUTH_TOKEN to the account's Auth Token".into())
-        })?;
+    let token = auth_token_from_env()?;
     match command {
         WebhookCommand::Sign { url, body_file } => {
             let body = read_body(body_file.as_deref())?;
@@ -96,6 +90,16 @@ pub(crate) fn run(command: WebhookCommand) -> Result<(), Failure> {
             Ok(writeln!(out)?)
         }
     }
+}
+
+/// The Auth Token from `TWILIO_AUTH_TOKEN` (never an argument, so it stays out of shell
+/// history and process lists); exit 2 without it.
+pub(crate) fn auth_token_from_env() -> Result<AuthToken, Failure> {
+    std::env::var("TWILIO_AUTH_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(AuthToken::new)
+        .ok_or_else(|| Failure::Usage("set TWILIO_AUTH_TOKEN to the account's Auth Token".into()))
 }
 
 /// The body from `path` (`-` is stdin); empty without one.
