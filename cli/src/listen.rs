@@ -7,7 +7,9 @@
 
 use std::{
     convert::Infallible,
+    future::Future,
     io::{self, Write},
+    pin::Pin,
     sync::{Arc, Mutex, PoisonError},
 };
 
@@ -65,6 +67,14 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<(), Failure> {
     let address = listener
         .local_addr()
         .map_err(|e| Failure::Usage(format!("cannot read the address listened on: {e}")))?;
+    // Ctrl-C is listened for from the first poll: before saying where it listens, so that a
+    // Ctrl-C right after that line stops it cleanly.
+    let mut stop = Box::pin(tokio::signal::ctrl_c());
+    tokio::select! {
+        biased;
+        _ = &mut stop => return Ok(()),
+        () = std::future::ready(()) => {}
+    }
     eprintln!(
         "listening on http://{address} for {}; point Twilio's webhooks and Event Streams \
          sinks at it (the URL there starts with that origin); Ctrl-C stops",
@@ -75,7 +85,7 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<(), Failure> {
         origin,
         printer: Mutex::new(Printer::new(args.output)),
     });
-    serve(listener, receiver.clone()).await;
+    serve(listener, receiver.clone(), stop).await;
     let mut printer = receiver
         .printer
         .lock()
@@ -103,11 +113,14 @@ fn public_origin(given: &str) -> Result<String, Failure> {
     }
 }
 
-/// Accepts connections until Ctrl-C (or until the signal cannot be listened for).
-async fn serve(listener: TcpListener, receiver: Arc<Receiver>) {
+/// Accepts connections until `stop` completes (Ctrl-C, or the signal cannot be listened
+/// for).
+async fn serve(
+    listener: TcpListener,
+    receiver: Arc<Receiver>,
+    mut stop: Pin<Box<impl Future<Output = io::Result<()>>>>,
+) {
     let mut connections = JoinSet::new();
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = &mut stop => break,
