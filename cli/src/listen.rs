@@ -19,7 +19,7 @@ use hyper::{body::Incoming, header, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::{net::TcpListener, task::JoinSet};
 use twilio_conversations::webhook::{
-    EventStreamsError, NotAParticipantChange, ParticipantChange, ParticipantEvent,
+    Channel, EventStreamsError, NotAParticipantChange, ParticipantChange, ParticipantEvent,
     RequestValidator, Seen, SeenEvents, SignatureError, BODY_SHA256_PARAM, SIGNATURE_HEADER,
 };
 
@@ -363,7 +363,11 @@ fn hide_query_values(url: &str) -> String {
 /// Prints each change once, in the chosen format, and counts.
 struct Printer {
     format: Format,
-    seen: SeenEvents,
+    /// Each channel's own: their times come from different clocks (a webhook's dates are to
+    /// the second, an Event Streams `time` to the millisecond), so one channel's events are
+    /// not called late by the other's.
+    seen_webhooks: SeenEvents,
+    seen_event_streams: SeenEvents,
     started: bool,
     /// `-o json`: the array so far, written by `finish`.
     held: Vec<u8>,
@@ -376,7 +380,8 @@ impl Printer {
     fn new(format: Format) -> Self {
         Self {
             format,
-            seen: SeenEvents::new(REMEMBERED_EVENTS),
+            seen_webhooks: SeenEvents::new(REMEMBERED_EVENTS),
+            seen_event_streams: SeenEvents::new(REMEMBERED_EVENTS),
             started: false,
             held: Vec::new(),
             printed: 0,
@@ -389,7 +394,11 @@ impl Printer {
     /// stderr when it is older than what was seen for its participant.
     fn change(&mut self, change: &ParticipantChange) -> io::Result<()> {
         let id = change.event_id.as_deref().unwrap_or("-");
-        match self.seen.observe_change(change) {
+        let seen = match change.channel {
+            Channel::Webhook => &mut self.seen_webhooks,
+            _ => &mut self.seen_event_streams,
+        };
+        match seen.observe_change(change) {
             Seen::Repeat => {
                 self.repeats += 1;
                 eprintln!(

@@ -34,7 +34,9 @@ pub enum Seen {
 /// Event ids and, per participant, the newest event time seen: each bounded by a capacity,
 /// the oldest entry forgotten first (a ring). A repeat that arrives after its id was
 /// forgotten counts as new again, so choose a capacity above the events a retry can span
-/// (Twilio retries for hours; a day's events is a safe choice).
+/// (Twilio retries for hours; a day's events is a safe choice). Keep one per channel when
+/// acting on [`Seen::Late`]: a webhook's dates are to the second, an Event Streams `time` to
+/// the millisecond, so times from the two do not order each other.
 ///
 /// ```
 /// use chrono::{TimeZone, Utc};
