@@ -43,7 +43,7 @@ pub enum Seen {
 /// use twilio_conversations::webhook::{Seen, SeenEvents};
 ///
 /// let participant = "MB0123456789abcdef0123456789abcdef".parse().unwrap();
-/// let at = |s| Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
+/// let at = |s: i64| Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap();
 /// let mut seen = SeenEvents::new(10_000);
 /// assert_eq!(seen.observe(Some("EV-removed"), Some(&participant), Some(at(20))), Seen::New);
 /// assert_eq!(seen.observe(Some("EV-removed"), Some(&participant), Some(at(20))), Seen::Repeat);
