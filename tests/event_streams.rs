@@ -166,6 +166,14 @@ fn tampered_deliveries_are_refused_with_the_reason() {
         "{refused:?}"
     );
     assert_eq!(refused.status(), 403);
+    // The hash is checked before the signature: a changed body with a forged header is
+    // refused for its hash.
+    assert!(matches!(
+        validator().validate_event_streams(&url, &changed, Some("forged")),
+        Err(EventStreamsError::Signature(
+            SignatureError::BodyHashMismatch { .. }
+        ))
+    ));
 
     // The changed body with its own hash in the URL: the signature no longer matches.
     let rehashed = signed_url(SINK, &changed);
