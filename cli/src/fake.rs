@@ -43,6 +43,8 @@ pub async fn run(args: FakeArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Usage(format!("{e} (choose another with --port)")))?;
     let service: ServiceSid = DEMO_SERVICE.parse()?;
     demo_data(&fake, &service)?;
+    // Listening before anything is printed: a caller may signal as soon as it has read.
+    let interrupted = interrupted()?;
     let mut out = io::stdout().lock();
     // An API Key in the environment would win over the Auth Token, which the fake checks.
     writeln!(out, "unset TWILIO_API_KEY TWILIO_API_SECRET")?;
@@ -63,26 +65,31 @@ pub async fn run(args: FakeArgs) -> Result<(), Failure> {
          while it runs",
         fake.base_url()
     );
-    interrupted().await?;
+    interrupted.await?;
     eprintln!("fake: stopped");
     Ok(())
 }
 
-/// Waits for Ctrl-C, or SIGTERM on Unix.
-async fn interrupted() -> Result<(), Failure> {
+/// Starts listening for Ctrl-C (SIGINT), and SIGTERM on Unix, at once; the future ends
+/// at the first of them.
+fn interrupted() -> Result<impl std::future::Future<Output = Result<(), Failure>>, Failure> {
     let cannot_wait = |e: io::Error| Failure::Remote(format!("cannot wait for a signal: {e}"));
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(cannot_wait)?;
         let mut terminate = signal(SignalKind::terminate()).map_err(cannot_wait)?;
-        tokio::select! {
-            stopped = tokio::signal::ctrl_c() => stopped.map_err(cannot_wait),
-            _ = terminate.recv() => Ok(()),
-        }
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
+            }
+            Ok(())
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.map_err(cannot_wait)
+        Ok(async move { tokio::signal::ctrl_c().await.map_err(cannot_wait) })
     }
 }
 
