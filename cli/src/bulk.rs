@@ -438,7 +438,7 @@ impl Report {
             if let Some(bar) = &self.bar {
                 let progress = run.progress();
                 bar.set_position(progress.done as u64);
-                bar.set_message(progress_text(&progress));
+                bar.set_message(progress_text(progress));
             }
         }
         if let Some(bar) = self.bar.take() {
