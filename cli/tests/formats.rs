@@ -160,6 +160,9 @@ fn the_summary_comes_after_the_output_even_with_nothing_done() {
             .iter()
             .position(|l| l.starts_with("summary: "))
             .unwrap_or_else(|| panic!("no summary: {text}"));
+        // Only the demo's line comes before the header; no progress line anywhere (stderr
+        // is not a terminal here).
+        assert_eq!(header, 1, "{text}");
         assert_eq!(summary, header + rows + 1, "{text}");
         assert_eq!(summary, lines.len() - 1, "{text}");
     }
