@@ -15,7 +15,7 @@ use std::{
 use clap::Args;
 use twilio_conversations::{
     testing::{FakeServer, FAKE_ACCOUNT_SID, FAKE_AUTH_TOKEN},
-    ServiceSid,
+    Error, ServiceSid,
 };
 
 use crate::{demo_data, Failure, DEMO_AGENT, DEMO_CONVERSATION, DEMO_SERVICE};
@@ -40,7 +40,13 @@ pub struct FakeArgs {
 pub async fn run(args: FakeArgs) -> Result<(), Failure> {
     let fake = FakeServer::start_on(SocketAddr::new(args.host, args.port))
         .await
-        .map_err(|e| Failure::Usage(format!("{e} (choose another with --port)")))?;
+        .map_err(|error| match error {
+            // Binding failed: the port is taken, or the address is not this machine's.
+            Error::Config(reason) => {
+                Failure::Usage(format!("{reason}; choose another with --port or --host"))
+            }
+            other => Failure::from(other),
+        })?;
     let service: ServiceSid = DEMO_SERVICE.parse()?;
     demo_data(&fake, &service)?;
     // Listening before anything is printed: a caller may signal as soon as it has read.
