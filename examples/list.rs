@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo run --example list --features testing        # against the in-process fake
-//! TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… TWILIO_SERVICE_SID=IS… TWILIO_CONVERSATION=CH… \
+//! TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… TWILIO_CHAT_SERVICE_SID=IS… TWILIO_CONVERSATION_SID=CH… \
 //!     cargo run --example list --features testing    # against Twilio
 //! ```
 

@@ -1,9 +1,9 @@
 //! Removes a participant from every conversation of a service it is in, then checks one
-//! conversation (`TWILIO_CONVERSATION`; the demo's `support-room-7`) no longer has it.
+//! conversation (`TWILIO_CONVERSATION_SID`; the demo's `support-room-7`) no longer has it.
 //!
 //! ```sh
 //! cargo run --example offboard --features testing                 # against the in-process fake
-//! TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… TWILIO_SERVICE_SID=IS… TWILIO_CONVERSATION=CH… \
+//! TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… TWILIO_CHAT_SERVICE_SID=IS… TWILIO_CONVERSATION_SID=CH… \
 //!     cargo run --example offboard --features testing -- agent-7  # against Twilio: removes agent-7 everywhere
 //! ```
 
@@ -49,10 +49,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .fleet(&setup.service)
         .concurrency(4)
         .on_progress(|progress| {
-            eprintln!(
-                "{} of {:?} done, {} failed",
-                progress.done, progress.total, progress.failed
-            )
+            // "2/3 done, 0 failed" (the total is known here: the listing gave it).
+            let total = progress.total.map(|t| format!("/{t}")).unwrap_or_default();
+            eprintln!("{}{total} done, {} failed", progress.done, progress.failed)
         })
         .remove_everywhere(ParticipantRef::identity(identity.as_str()))
         .await?;

@@ -43,8 +43,8 @@ impl Credentials {
     /// set, or else with `TWILIO_AUTH_TOKEN`.
     ///
     /// # Errors
-    /// [`Error::MissingCredentials`] naming the variables to set, or [`Error::InvalidSid`]
-    /// when a SID variable is malformed.
+    /// [`Error::MissingCredentials`] naming the variables to set, or
+    /// [`Error::InvalidEnvVar`] naming the variable when a SID variable is malformed.
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
@@ -64,9 +64,13 @@ impl Credentials {
                 "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and TWILIO_API_SECRET)"
             }));
         };
-        let account_sid = AccountSid::new(account_sid)?;
+        let invalid = |variable| move |error| Error::InvalidEnvVar { variable, error };
+        let account_sid = AccountSid::new(account_sid).map_err(invalid("TWILIO_ACCOUNT_SID"))?;
         match (key, key_secret, token) {
-            (Some(key), Some(secret), _) => Ok(Self::api_key(account_sid, key.parse()?, secret)),
+            (Some(key), Some(secret), _) => {
+                let key = key.parse().map_err(invalid("TWILIO_API_KEY"))?;
+                Ok(Self::api_key(account_sid, key, secret))
+            }
             (Some(_), None, _) => Err(missing("TWILIO_API_SECRET (TWILIO_API_KEY is set)")),
             (None, Some(_), _) => Err(missing("TWILIO_API_KEY (TWILIO_API_SECRET is set)")),
             (None, None, Some(token)) => Ok(Self::auth_token(account_sid, token)),
@@ -167,7 +171,28 @@ mod tests {
     fn malformed_account_sid_is_named() {
         let err =
             lookup(&[("TWILIO_ACCOUNT_SID", "ACnope"), ("TWILIO_AUTH_TOKEN", "t")]).unwrap_err();
-        assert!(err.to_string().starts_with("invalid AccountSid"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("TWILIO_ACCOUNT_SID is not valid: invalid AccountSid"),
+            "{err}"
+        );
+        assert!(err.is_local());
+        let err = lookup(&[
+            ("TWILIO_ACCOUNT_SID", AC),
+            ("TWILIO_API_KEY", "SKnope"),
+            ("TWILIO_API_SECRET", "s"),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidEnvVar {
+                    variable: "TWILIO_API_KEY",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     /// Every pair of credential variables swapped, for each way of setting them: whatever
@@ -216,7 +241,8 @@ mod tests {
         let err = lookup(&[("TWILIO_ACCOUNT_SID", TOKEN), ("TWILIO_AUTH_TOKEN", AC)]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "invalid AccountSid (starting \"f3a9\", 32 characters): expected 34 characters, found 32"
+            "TWILIO_ACCOUNT_SID is not valid: invalid AccountSid (starting \"f3a9\", 32 \
+             characters): expected 34 characters, found 32"
         );
     }
 

@@ -59,16 +59,25 @@ impl Client {
         ClientBuilder::default()
     }
 
-    /// A client with credentials from the environment (see [`Credentials::from_env`]) and
-    /// the region and edge from `TWILIO_REGION` / `TWILIO_EDGE` when set.
+    /// A client with credentials from the environment (see [`Credentials::from_env`]), the
+    /// region and edge from `TWILIO_REGION` / `TWILIO_EDGE` when set, and the server from
+    /// `TWILIO_BASE_URL` when set (e.g. the fake `twilio-participants fake` runs, whose
+    /// printed `export` lines set all of these; see [`ClientBuilder::base_url`]).
     ///
     /// # Errors
-    /// [`Error::MissingCredentials`] naming the variables to set, or a configuration error.
+    /// [`Error::MissingCredentials`] naming the variables to set, [`Error::InvalidEnvVar`]
+    /// naming a malformed one, or a configuration error.
     pub fn from_env() -> Result<Self> {
-        Self::builder()
+        let mut builder = Self::builder()
             .credentials(Credentials::from_env()?)
-            .region_and_edge_from_env()
-            .build()
+            .region_and_edge_from_env();
+        if let Some(url) = std::env::var("TWILIO_BASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            builder = builder.base_url(url);
+        }
+        builder.build()
     }
 
     /// The participants of a conversation in a Conversation Service: list, create, fetch,

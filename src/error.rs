@@ -20,6 +20,18 @@ pub enum Error {
     #[error(transparent)]
     InvalidSid(#[from] InvalidSid),
 
+    /// An environment variable holds a malformed SID (e.g. `TWILIO_ACCOUNT_SID`); no request
+    /// was sent. The message names the variable and shows its value only as [`InvalidSid`]
+    /// does (its first characters and its length), since it may be a secret put in the
+    /// wrong place.
+    #[error("{variable} is not valid: {error}")]
+    InvalidEnvVar {
+        /// The variable's name, e.g. `TWILIO_ACCOUNT_SID`.
+        variable: &'static str,
+        /// What is wrong with its value.
+        error: InvalidSid,
+    },
+
     /// Another argument is out of range or malformed; no request was sent.
     #[error("invalid {parameter}: {reason}")]
     InvalidInput {
@@ -257,6 +269,7 @@ impl Error {
         matches!(
             self,
             Error::InvalidSid(_)
+                | Error::InvalidEnvVar { .. }
                 | Error::InvalidInput { .. }
                 | Error::MissingCredentials { .. }
                 | Error::Config(_)

@@ -2,8 +2,9 @@
 //! `remove --all-conversations` and `create --from`.
 //!
 //! The two writes print one line per conversation as it completes (see
-//! [`output::bulk_record`]), a progress line on stderr when stderr is a terminal, and a
-//! summary on stderr at the end. Exit code: 0 when every item is done or was already so, 1
+//! [`output::BulkOutput`]; `-o json` one array at the end), a progress bar on stderr when
+//! stderr is a terminal ("12/200 done, 1 failed, 3 in flight"), and a summary on stderr
+//! after the output. Exit code: 0 when every item is done or was already so, 1
 //! when any failed, 3 when any outcome is unknown (a create or delete that may have
 //! happened); 3 wins.
 //! Both writes tolerate what an earlier run did (`already_gone`, `exists`), so running the
@@ -11,18 +12,19 @@
 
 use std::{
     fs,
-    io::{self, IsTerminal, Read, Write},
+    io::{self, IsTerminal, Read},
 };
 
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use twilio_conversations::{
-    prelude::*, CreateParticipant, Creation, DeleteParticipant, Deletion, Error, FleetRun,
-    ParticipantRef, DEFAULT_FLEET_CONCURRENCY,
+    prelude::*, CreateParticipant, Creation, DeleteParticipant, Deletion, Error, FleetProgress,
+    FleetRun, ParticipantRef, DEFAULT_FLEET_CONCURRENCY,
 };
 
 use crate::{
-    output::{self, BulkRecord, ConversationsOutput, Format},
+    output::{BulkOutput, BulkRecord, ConversationsOutput, Format},
     Endpoint, Failure, Given, Session,
 };
 
@@ -141,6 +143,7 @@ pub async fn remove_everywhere(
                 error: None,
             })?;
         }
+        report.end_output()?;
         eprintln!(
             "dry run: would remove the participant from {} conversations; nothing was sent",
             items.len()
@@ -379,35 +382,36 @@ const OUTCOMES: [&str; 6] = [
 /// The output of a bulk write: a line per item on stdout, progress and a summary on stderr,
 /// and the exit code from the counts.
 struct Report {
-    format: Format,
-    out: io::BufWriter<io::StdoutLock<'static>>,
+    out: BulkOutput<io::BufWriter<io::StdoutLock<'static>>>,
     /// The input line of each item, by index (`create --from`), or empty.
     lines: Vec<usize>,
     counts: [usize; OUTCOMES.len()],
-    progress: bool,
+    /// The progress bar, drawn while a run goes on when stderr is a terminal.
+    bar: Option<ProgressBar>,
 }
 
 impl Report {
     /// Starts the output (its header in `columns` and `tsv`).
     fn new(format: Format, numbered: bool) -> Result<Self, Failure> {
-        let mut out = io::BufWriter::new(io::stdout().lock());
-        output::bulk_header(format, &mut out, numbered)?;
+        let out = BulkOutput::new(format, io::BufWriter::new(io::stdout().lock()), numbered)?;
         Ok(Self {
-            format,
             out,
             lines: Vec::new(),
             counts: [0; OUTCOMES.len()],
-            progress: io::stderr().is_terminal(),
+            bar: None,
         })
     }
 
-    /// Writes one item and flushes it, so an interrupted run shows what it did.
+    /// Writes one item (the progress bar, if drawn, steps aside for it).
     fn record(&mut self, record: &BulkRecord<'_>) -> Result<(), Failure> {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == record.outcome) {
             self.counts[i] += 1;
         }
-        output::bulk_record(self.format, &mut self.out, record)?;
-        Ok(self.out.flush()?)
+        match &self.bar {
+            Some(bar) => bar.suspend(|| self.out.record(record))?,
+            None => self.out.record(record)?,
+        }
+        Ok(())
     }
 
     /// Reports each item of `run` as it completes; `classify` gives its outcome and
@@ -417,6 +421,9 @@ impl Report {
         mut run: FleetRun<R>,
         classify: impl Fn(usize, &Result<R, Error>) -> (&'static str, Option<String>),
     ) -> Result<(), Failure> {
+        self.bar = io::stderr()
+            .is_terminal()
+            .then(|| progress_bar(run.progress().total));
         while let Some(done) = run.next().await {
             let (outcome, sid) = classify(done.index, &done.result);
             let error = done.result.as_ref().err().map(ToString::to_string);
@@ -428,24 +435,28 @@ impl Report {
                 participant_sid: sid.as_deref(),
                 error: error.as_deref(),
             })?;
-            if self.progress {
-                let p = run.progress();
-                let total = p.total.map(|t| format!("/{t}")).unwrap_or_default();
-                eprint!(
-                    "\r\x1b[2K{}{total} done, {} failed, {} in flight",
-                    p.done, p.failed, p.in_flight
-                );
+            if let Some(bar) = &self.bar {
+                let progress = run.progress();
+                bar.set_position(progress.done as u64);
+                bar.set_message(progress_text(progress));
             }
         }
-        if self.progress {
-            eprint!("\r\x1b[2K");
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
         }
         Ok(())
     }
 
+    /// Ends stdout's output (in `-o json`, writes the array), so that what comes next on
+    /// stderr follows it.
+    fn end_output(&mut self) -> Result<(), Failure> {
+        Ok(self.out.finish()?)
+    }
+
     /// The summary on stderr, and the exit code: 3 when an outcome is unknown, 1 when an
     /// item failed, 0 otherwise.
-    fn finish(self) -> Result<(), Failure> {
+    fn finish(mut self) -> Result<(), Failure> {
+        self.end_output()?;
         let count = |outcome: &str| {
             OUTCOMES
                 .iter()
@@ -479,5 +490,51 @@ impl Report {
             )));
         }
         Ok(())
+    }
+}
+
+/// A progress bar on stderr: with a bar when the number of items is known, a spinner
+/// otherwise; its message is [`progress_text`].
+fn progress_bar(total: Option<usize>) -> ProgressBar {
+    let (bar, template) = match total {
+        Some(total) => (ProgressBar::new(total as u64), "[{bar:30}] {msg}"),
+        None => (ProgressBar::no_length(), "{spinner} {msg}"),
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// How far a run is, for a person: "12/200 done, 1 failed, 3 in flight" ("12 done, …"
+/// when the number of items is not known).
+fn progress_text(progress: &FleetProgress) -> String {
+    let total = progress
+        .total
+        .map(|total| format!("/{total}"))
+        .unwrap_or_default();
+    format!(
+        "{}{total} done, {} failed, {} in flight",
+        progress.done, progress.failed, progress.in_flight
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_as_counts_without_rust_values() {
+        let mut progress = FleetProgress::default();
+        progress.total = Some(200);
+        progress.done = 12;
+        progress.failed = 1;
+        progress.in_flight = 3;
+        assert_eq!(
+            progress_text(&progress),
+            "12/200 done, 1 failed, 3 in flight"
+        );
+        progress.total = None;
+        assert_eq!(progress_text(&progress), "12 done, 1 failed, 3 in flight");
     }
 }

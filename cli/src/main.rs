@@ -8,6 +8,7 @@
 
 mod bulk;
 mod listen;
+mod fake;
 mod output;
 mod webhook;
 
@@ -16,7 +17,8 @@ use std::{
     process::ExitCode,
 };
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 use output::{Format, Output};
 use twilio_conversations::{
     prelude::*,
@@ -60,7 +62,13 @@ fn demo_room(i: u64) -> String {
 const AFTER_HELP: &str = "\
 Credentials come from the environment: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN, or
 TWILIO_ACCOUNT_SID with TWILIO_API_KEY and TWILIO_API_SECRET. TWILIO_REGION and TWILIO_EDGE
-choose a region and edge (--region and --edge override them).
+choose a region and edge (--region and --edge override them). TWILIO_BASE_URL,
+TWILIO_CHAT_SERVICE_SID and TWILIO_CONVERSATION_SID are the defaults of --base-url,
+--chat-service-sid and --conversation-sid (`fake` prints them all); --demo ignores them.
+
+Output (-o): columns (default) and tsv print a header and a row per item; json prints one
+JSON document when the command ends (an array for list, conversations and the bulk writes,
+an object for one participant); jsonl prints one JSON object per line as each is known.
 
 Exit codes:
   0  success
@@ -73,7 +81,9 @@ The bulk commands (remove --all-conversations, create --from) print one line per
 conversation and exit 0 when every item is done or was already so, 1 when any failed, 3 when
 any outcome is unknown (3 wins); running the same command again finishes the job.
 
-Try it without an account: twilio-participants list --demo";
+Try it without an account: twilio-participants list --demo (one-shot: each --demo run
+starts a new fake), or run `twilio-participants fake` in another terminal, whose state lasts
+while it runs.";
 
 /// What to look up after a write whose outcome is unknown, when the command says nothing
 /// more precise.
@@ -141,6 +151,21 @@ twilio-participants listen --port <PORT> --public-url <ORIGIN> [--host <HOST>] [
         #[command(subcommand)]
         action: webhook::WebhookCommand,
     },
+    /// Run a local fake of the API with the demo data until Ctrl-C; print the shell
+    /// `export` lines that point this tool, the crate or curl at it.
+    #[command(after_help = "\
+Its state lasts while it runs: a participant one command creates, the next one fetches. In
+one terminal: `twilio-participants fake`; in another, after pasting its export lines:
+`twilio-participants create --identity bob`, then `twilio-participants fetch --sid bob`.
+The credentials are the fake's own (not secrets); it speaks plain HTTP.")]
+    Fake(fake::FakeArgs),
+    /// Print a shell completion script: `twilio-participants completions bash >
+    /// ~/.local/share/bash-completion/completions/twilio-participants`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
 }
 
 /// The flags of `list`.
@@ -161,11 +186,11 @@ struct ListArgs {
 struct CreateArgs {
     #[command(flatten)]
     endpoint: Endpoint,
-    /// The conversation's SID (CH…) or unique name. Required unless --demo or --from.
+    /// The conversation's SID (CH…) or unique name (default: TWILIO_CONVERSATION_SID).
+    /// Required unless --demo or --from.
     #[arg(
         long,
         value_name = "CH…|UNIQUE_NAME",
-        required_unless_present_any = ["demo", "from"],
         conflicts_with_all = ["demo", "from"]
     )]
     conversation_sid: Option<String>,
@@ -243,12 +268,11 @@ struct UpdateArgs {
 struct RemoveArgs {
     #[command(flatten)]
     endpoint: Endpoint,
-    /// The conversation's SID (CH…) or unique name. Required unless --demo or
-    /// --all-conversations.
+    /// The conversation's SID (CH…) or unique name (default: TWILIO_CONVERSATION_SID).
+    /// Required unless --demo or --all-conversations.
     #[arg(
         long,
         value_name = "CH…|UNIQUE_NAME",
-        required_unless_present_any = ["demo", "all_conversations"],
         conflicts_with_all = ["demo", "all_conversations"]
     )]
     conversation_sid: Option<String>,
@@ -284,26 +308,25 @@ struct RemoveArgs {
 struct Target {
     #[command(flatten)]
     endpoint: Endpoint,
-    /// The conversation's SID (CH…) or unique name. Required unless --demo.
-    #[arg(
-        long,
-        value_name = "CH…|UNIQUE_NAME",
-        required_unless_present = "demo",
-        conflicts_with = "demo"
-    )]
+    /// The conversation's SID (CH…) or unique name (default: TWILIO_CONVERSATION_SID).
+    /// Required unless --demo.
+    #[arg(long, value_name = "CH…|UNIQUE_NAME", conflicts_with = "demo")]
     conversation_sid: Option<String>,
 }
 
 /// Where requests go: the service, the server, and how the answers are printed.
 #[derive(Args, Debug)]
 struct Endpoint {
-    /// The SID of the Conversation Service (IS…). Required unless --demo.
-    #[arg(long, value_name = "IS…", required_unless_present = "demo")]
+    /// The SID of the Conversation Service (IS…; default: TWILIO_CHAT_SERVICE_SID).
+    /// Required unless --demo.
+    #[arg(long, value_name = "IS…")]
     chat_service_sid: Option<String>,
-    /// Output format.
+    /// Output format: json is one document written when the command ends (an array for
+    /// many items), jsonl one object per line as each is known.
     #[arg(short = 'o', long, value_enum, default_value_t = Format::Columns)]
     output: Format,
-    /// Send requests here instead of Twilio (a mock, a proxy).
+    /// Send requests here instead of Twilio (a mock, a proxy, `fake`; default:
+    /// TWILIO_BASE_URL).
     #[arg(long)]
     base_url: Option<String>,
     /// Twilio region, e.g. ie1.
@@ -313,6 +336,8 @@ struct Endpoint {
     #[arg(long)]
     edge: Option<String>,
     /// Run against a local fake of the API holding demo conversations; no account needed.
+    /// One-shot: each run starts a new fake, so what one command writes the next does not
+    /// see (for that, run `twilio-participants fake`).
     #[arg(long, conflicts_with_all = ["chat_service_sid", "base_url", "region", "edge"])]
     demo: bool,
 }
@@ -420,7 +445,7 @@ async fn main() -> ExitCode {
     let Some(command) = cli.command else {
         eprintln!(
             "error: name an operation (list, create, fetch, update, remove, conversations, \
-             webhook); try `twilio-participants list --demo`, or --help"
+             webhook, fake, completions); try `twilio-participants list --demo`, or --help"
         );
         return ExitCode::from(2);
     };
@@ -441,6 +466,8 @@ async fn run(command: Command) -> Result<(), Failure> {
         Command::Conversations(args) => bulk::conversations(args).await,
         Command::Webhook { action } => webhook::run(action),
         Command::Listen(args) => listen::listen(args).await,
+        Command::Fake(args) => fake::run(args).await,
+        Command::Completions { shell } => completions(shell),
     }
 }
 
@@ -482,13 +509,27 @@ impl Session {
                 .build()?;
             (client, service, Some(fake))
         } else {
-            let service: ServiceSid = endpoint.chat_service_sid.unwrap_or_default().parse()?;
-            let client = configured(endpoint.base_url, endpoint.region, endpoint.edge, in_flight)?;
+            let service = match endpoint.chat_service_sid {
+                Some(sid) => sid.parse()?,
+                None => {
+                    let sid = from_env(SERVICE_VARIABLE).ok_or_else(|| {
+                        Failure::Usage(format!(
+                            "--chat-service-sid (or {SERVICE_VARIABLE}) is required, or --demo"
+                        ))
+                    })?;
+                    sid.parse().map_err(|e| {
+                        Failure::Usage(format!("{SERVICE_VARIABLE} is not valid: {e}"))
+                    })?
+                }
+            };
+            let base_url = endpoint.base_url.or_else(|| from_env("TWILIO_BASE_URL"));
+            let client = configured(base_url, endpoint.region, endpoint.edge, in_flight)?;
             (client, service, None)
         };
         let conversation = match (conversation, &demo) {
             (Some(conversation), _) => conversation,
             (None, Some(_)) => DEMO_CONVERSATION.to_owned(),
+            // The bulk commands name no conversation.
             (None, None) => String::new(),
         };
         Ok(Self {
@@ -534,6 +575,29 @@ impl Session {
     }
 }
 
+/// The variable that gives `--chat-service-sid` its default.
+const SERVICE_VARIABLE: &str = "TWILIO_CHAT_SERVICE_SID";
+/// The variable that gives `--conversation-sid` its default.
+const CONVERSATION_VARIABLE: &str = "TWILIO_CONVERSATION_SID";
+
+/// An environment variable's value, when it is set and not empty.
+fn from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// The conversation a one-conversation command works on: `--conversation-sid`, else
+/// `TWILIO_CONVERSATION_SID`; in the demo, none given means the demo conversation.
+fn conversation(given: Option<String>, demo: bool) -> Result<Option<String>, Failure> {
+    if given.is_some() || demo {
+        return Ok(given);
+    }
+    from_env(CONVERSATION_VARIABLE).map(Some).ok_or_else(|| {
+        Failure::Usage(format!(
+            "--conversation-sid (or {CONVERSATION_VARIABLE}) is required, or --demo"
+        ))
+    })
+}
+
 /// Calls a builder's setter only for a flag that was given:
 /// `create.given(identity, CreateParticipant::identity)`.
 trait Given: Sized {
@@ -569,7 +633,8 @@ macro_rules! write_fields {
 /// `list`: streams the participants to stdout; `-o json` is written only once the whole
 /// list arrived, so stdout holds valid JSON or nothing.
 async fn list(args: ListArgs) -> Result<(), Failure> {
-    let session = Session::open(args.target.endpoint, args.target.conversation_sid, None).await?;
+    let named = conversation(args.target.conversation_sid, args.target.endpoint.demo)?;
+    let session = Session::open(args.target.endpoint, named, None).await?;
     let request = session
         .participants
         .list_request()
@@ -614,7 +679,8 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    let session = Session::open(args.endpoint, args.conversation_sid, None).await?;
+    let named = conversation(args.conversation_sid, args.endpoint.demo)?;
+    let session = Session::open(args.endpoint, named, None).await?;
     let create = session
         .participants
         .create()
@@ -634,7 +700,8 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
 
 /// `fetch`: prints one participant, named by SID or identity.
 async fn fetch(args: FetchArgs) -> Result<(), Failure> {
-    let session = Session::open(args.target.endpoint, args.target.conversation_sid, None).await?;
+    let named = conversation(args.target.conversation_sid, args.target.endpoint.demo)?;
+    let session = Session::open(args.target.endpoint, named, None).await?;
     let sid = session.participant(args.sid)?;
     let fetched = session.participants.fetch(sid).await?;
     session.print_one(&fetched)
@@ -643,7 +710,27 @@ async fn fetch(args: FetchArgs) -> Result<(), Failure> {
 /// `update`: changes the fields given and prints the participant. `null` is Twilio's way
 /// to remove a binding field, passed through as given.
 async fn update(args: UpdateArgs) -> Result<(), Failure> {
-    let session = Session::open(args.target.endpoint, args.target.conversation_sid, None).await?;
+    let fields = &args.common;
+    let nothing_to_change = args.identity.is_none()
+        && args.proxy_address.is_none()
+        && args.projected_address.is_none()
+        && args.last_read_message_index.is_none()
+        && args.last_read_timestamp.is_none()
+        && fields.attributes.is_none()
+        && fields.role_sid.is_none()
+        && fields.date_created.is_none()
+        && fields.date_updated.is_none();
+    if nothing_to_change {
+        return Err(Failure::Usage(
+            "nothing to change: give at least one field (--identity, --attributes, \
+             --role-sid, --last-read-message-index, --last-read-timestamp, \
+             --messaging-binding.proxy-address, --messaging-binding.projected-address, \
+             --date-created, --date-updated)"
+                .into(),
+        ));
+    }
+    let named = conversation(args.target.conversation_sid, args.target.endpoint.demo)?;
+    let session = Session::open(args.target.endpoint, named, None).await?;
     let sid = session.participant(args.participant.sid)?;
     let update = session
         .participants
@@ -692,7 +779,8 @@ async fn remove(args: RemoveArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    let session = Session::open(args.endpoint, args.conversation_sid, None).await?;
+    let named = conversation(args.conversation_sid, args.endpoint.demo)?;
+    let session = Session::open(args.endpoint, named, None).await?;
     let sid = session.participant(args.sid)?;
     let deletion = session
         .participants
@@ -718,6 +806,21 @@ async fn remove(args: RemoveArgs) -> Result<(), Failure> {
         _ => ("deleted", format!("removed {sid}")),
     };
     session.print_outcome(&sid, outcome, &sentence)
+}
+
+/// `completions`: prints the completion script of `shell` on stdout.
+fn completions(shell: Shell) -> Result<(), Failure> {
+    // Into memory first: `generate` panics on a write error, such as a closed stdout.
+    let mut script = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut Cli::command(),
+        "twilio-participants",
+        &mut script,
+    );
+    let mut out = io::stdout().lock();
+    io::Write::write_all(&mut out, &script)?;
+    Ok(io::Write::flush(&mut out)?)
 }
 
 /// A client from the environment (credentials, region, edge) and the flags, which take

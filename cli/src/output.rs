@@ -18,9 +18,10 @@ use twilio_conversations::{models::ParticipantConversation, Participant};
 pub enum Format {
     /// Fixed-width columns with a header.
     Columns,
-    /// One JSON array (a list) or object (one participant).
+    /// One JSON document, written when the command ends: an array for a command over many
+    /// items (`list`, `conversations`, the bulk writes), an object for one participant.
     Json,
-    /// One JSON object per line.
+    /// One JSON object per line, each written as soon as it is known.
     Jsonl,
     /// Tab-separated values with a header; backslashes and control characters escaped.
     Tsv,
@@ -285,74 +286,112 @@ pub struct BulkRecord<'a> {
     pub error: Option<&'a str>,
 }
 
-/// Writes the header of a bulk command's output (`columns` and `tsv`; nothing in the JSON
-/// formats), with a line-number column when `numbered`.
-pub fn bulk_header(format: Format, mut out: impl Write, numbered: bool) -> io::Result<()> {
-    let line = if numbered { "LINE  " } else { "" };
-    match format {
-        Format::Columns => writeln!(
-            out,
-            "{line}{:<34}  {:<12}  {:<34}  ERROR",
-            "CONVERSATION", "OUTCOME", "PARTICIPANT"
-        ),
-        Format::Tsv => {
-            let line = if numbered { "line\t" } else { "" };
-            writeln!(
+/// Writes a bulk command's records as [`Output`] writes participants: a header first in
+/// `columns` and `tsv` (with a line-number column when numbered), one array at the end in
+/// `json`, one object per line in `jsonl`. Each record is flushed as it is written (`json`
+/// aside), so an interrupted run shows what it did.
+pub struct BulkOutput<W: Write> {
+    format: Format,
+    out: W,
+    /// `-o json`: the array so far (from its `[`), written by `finish`.
+    held: Vec<u8>,
+}
+
+impl<W: Write> BulkOutput<W> {
+    /// Starts the output: the header in `columns` and `tsv`, with a line-number column when
+    /// `numbered`.
+    pub fn new(format: Format, mut out: W, numbered: bool) -> io::Result<Self> {
+        let line = if numbered { "LINE  " } else { "" };
+        let mut held = Vec::new();
+        match format {
+            Format::Columns => writeln!(
                 out,
-                "{line}conversation_sid\toutcome\tparticipant_sid\terror"
-            )
+                "{line}{:<34}  {:<12}  {:<34}  ERROR",
+                "CONVERSATION", "OUTCOME", "PARTICIPANT"
+            )?,
+            Format::Tsv => {
+                let line = if numbered { "line\t" } else { "" };
+                writeln!(
+                    out,
+                    "{line}conversation_sid\toutcome\tparticipant_sid\terror"
+                )?
+            }
+            Format::Json => held.push(b'['),
+            Format::Jsonl => {}
         }
-        Format::Json | Format::Jsonl => Ok(()),
+        Ok(Self { format, out, held })
+    }
+
+    /// Writes one record: in `json` and `jsonl` an object with `line` (when numbered),
+    /// `conversation_sid`, `outcome`, and `participant_sid` and `error` when known, in that
+    /// order; a row in `columns` and `tsv`.
+    pub fn record(&mut self, record: &BulkRecord<'_>) -> io::Result<()> {
+        match self.format {
+            Format::Json => {
+                if self.held.len() > 1 {
+                    self.held.push(b',');
+                }
+                return json_record(&mut self.held, record);
+            }
+            Format::Jsonl => {
+                json_record(&mut self.out, record)?;
+                self.out.write_all(b"\n")?;
+            }
+            Format::Columns => {
+                let line = record.line.map(|n| format!("{n:<4}  ")).unwrap_or_default();
+                let row = format!(
+                    "{line}{:<34}  {:<12}  {:<34}  {}",
+                    escape(record.conversation, false),
+                    record.outcome,
+                    escape(record.participant_sid.unwrap_or(""), false),
+                    escape(record.error.unwrap_or(""), false),
+                );
+                writeln!(self.out, "{}", row.trim_end())?;
+            }
+            Format::Tsv => {
+                let line = record.line.map(|n| format!("{n}\t")).unwrap_or_default();
+                writeln!(
+                    self.out,
+                    "{line}{}\t{}\t{}\t{}",
+                    escape(record.conversation, true),
+                    record.outcome,
+                    escape(record.participant_sid.unwrap_or(""), true),
+                    escape(record.error.unwrap_or(""), true),
+                )?;
+            }
+        }
+        self.out.flush()
+    }
+
+    /// Writes what was held back (the JSON array) and flushes.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if let Format::Json = self.format {
+            self.held.extend_from_slice(b"]\n");
+            self.out.write_all(&std::mem::take(&mut self.held))?;
+        }
+        self.out.flush()
     }
 }
 
-/// Writes one item of a bulk command: in `json` and `jsonl` one object per line with
-/// `line` (when numbered), `conversation_sid`, `outcome`, and `participant_sid` and `error`
-/// when known, in that order; a row in `columns` and `tsv`.
-pub fn bulk_record(format: Format, mut out: impl Write, record: &BulkRecord<'_>) -> io::Result<()> {
-    match format {
-        Format::Json | Format::Jsonl => {
-            out.write_all(b"{")?;
-            if let Some(line) = record.line {
-                write!(out, "\"line\":{line},")?;
-            }
-            out.write_all(b"\"conversation_sid\":")?;
-            serde_json::to_writer(&mut out, record.conversation)?;
-            out.write_all(b",\"outcome\":")?;
-            serde_json::to_writer(&mut out, record.outcome)?;
-            if let Some(sid) = record.participant_sid {
-                out.write_all(b",\"participant_sid\":")?;
-                serde_json::to_writer(&mut out, sid)?;
-            }
-            if let Some(error) = record.error {
-                out.write_all(b",\"error\":")?;
-                serde_json::to_writer(&mut out, error)?;
-            }
-            out.write_all(b"}\n")
-        }
-        Format::Columns => {
-            let line = record.line.map(|n| format!("{n:<4}  ")).unwrap_or_default();
-            let row = format!(
-                "{line}{:<34}  {:<12}  {:<34}  {}",
-                escape(record.conversation, false),
-                record.outcome,
-                escape(record.participant_sid.unwrap_or(""), false),
-                escape(record.error.unwrap_or(""), false),
-            );
-            writeln!(out, "{}", row.trim_end())
-        }
-        Format::Tsv => {
-            let line = record.line.map(|n| format!("{n}\t")).unwrap_or_default();
-            writeln!(
-                out,
-                "{line}{}\t{}\t{}\t{}",
-                escape(record.conversation, true),
-                record.outcome,
-                escape(record.participant_sid.unwrap_or(""), true),
-                escape(record.error.unwrap_or(""), true),
-            )
-        }
+/// One bulk record as a JSON object (see [`BulkOutput::record`]).
+fn json_record(mut out: impl Write, record: &BulkRecord<'_>) -> io::Result<()> {
+    out.write_all(b"{")?;
+    if let Some(line) = record.line {
+        write!(out, "\"line\":{line},")?;
     }
+    out.write_all(b"\"conversation_sid\":")?;
+    serde_json::to_writer(&mut out, record.conversation)?;
+    out.write_all(b",\"outcome\":")?;
+    serde_json::to_writer(&mut out, record.outcome)?;
+    if let Some(sid) = record.participant_sid {
+        out.write_all(b",\"participant_sid\":")?;
+        serde_json::to_writer(&mut out, sid)?;
+    }
+    if let Some(error) = record.error {
+        out.write_all(b",\"error\":")?;
+        serde_json::to_writer(&mut out, error)?;
+    }
+    out.write_all(b"}")
 }
 
 /// `text` with every control character (C0, DEL and C1, U+0080 to U+009F) written as an

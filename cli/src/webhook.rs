@@ -5,8 +5,8 @@ use std::io::{self, Read, Write};
 
 use clap::Subcommand;
 use twilio_conversations::webhook::{
-    body_sha256, sign_request, AuthToken, ParticipantEvent, RequestValidator, VerifiedBody,
-    BODY_SHA256_PARAM,
+    body_sha256, sign_request, AuthToken, ParticipantEvent, RequestValidator, SignatureError,
+    VerifiedBody, BODY_SHA256_PARAM,
 };
 
 use crate::Failure;
@@ -39,8 +39,9 @@ pub(crate) enum WebhookCommand {
     },
 }
 
-/// Runs a webhook subcommand: exit 0 done, 1 the request does not verify (or cannot be
-/// signed as given), 2 no token or an unreadable body file.
+/// Runs a webhook subcommand: exit 0 done, 1 the request does not verify, 2 bad input
+/// (no token, an unreadable body file, a malformed URL or form body, or a JSON body that
+/// does not match the URL's bodySHA256 when signing).
 pub(crate) fn run(command: WebhookCommand) -> Result<(), Failure> {
     let token = auth_token_from_env()?;
     match command {
@@ -54,8 +55,9 @@ pub(crate) fn run(command: WebhookCommand) -> Result<(), Failure> {
                     body_sha256(&body)
                 );
             }
+            // Nothing is checked against anything received: every error is in the input.
             let signature =
-                sign_request(&token, &url, &body).map_err(|e| Failure::Remote(e.to_string()))?;
+                sign_request(&token, &url, &body).map_err(|e| Failure::Usage(e.to_string()))?;
             Ok(writeln!(io::stdout().lock(), "{signature}")?)
         }
         WebhookCommand::Verify {
@@ -66,7 +68,7 @@ pub(crate) fn run(command: WebhookCommand) -> Result<(), Failure> {
             let body = read_body(body_file.as_deref())?;
             let verified = RequestValidator::new(token)
                 .validate(&url, &body, Some(&signature))
-                .map_err(|e| Failure::Remote(format!("the request does not verify: {e}")))?;
+                .map_err(verify_failure)?;
             eprintln!("verified: the signature matches {}", verified.url_shown());
             let printed = match (&verified.body, verified.params()) {
                 (VerifiedBody::Json(raw), _) => {
@@ -100,6 +102,17 @@ pub(crate) fn auth_token_from_env() -> Result<AuthToken, Failure> {
         .filter(|t| !t.is_empty())
         .map(AuthToken::new)
         .ok_or_else(|| Failure::Usage("set TWILIO_AUTH_TOKEN to the account's Auth Token".into()))
+}
+
+/// A URL or body that cannot be read is bad input (exit 2); any other reason means the
+/// request does not verify (exit 1).
+fn verify_failure(error: SignatureError) -> Failure {
+    match error {
+        SignatureError::MalformedUrl(_) | SignatureError::MalformedBody(_) => {
+            Failure::Usage(error.to_string())
+        }
+        _ => Failure::Remote(format!("the request does not verify: {error}")),
+    }
 }
 
 /// The body from `path` (`-` is stdin); empty without one.

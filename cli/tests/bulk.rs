@@ -245,7 +245,10 @@ async fn a_dry_run_sends_no_delete_and_prints_what_would_go() {
             json!({"conversation_sid": c, "outcome": "would_delete", "participant_sid": p})
         })
         .collect();
-    assert_eq!(sorted_lines(&dry), expected);
+    // `-o json`: one array.
+    let mut printed: Vec<Value> = serde_json::from_slice(&dry.stdout).unwrap();
+    printed.sort_by_key(|v| v.to_string());
+    assert_eq!(printed, expected);
     assert_eq!(writes(&fake), vec![]);
     assert_eq!(fake.requests().len(), 1);
     assert!(stderr(&dry).contains("would remove the participant from 2 conversations"));

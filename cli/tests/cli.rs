@@ -440,7 +440,11 @@ fn swapped_credential_variables_never_print_a_secret() {
                     assert!(!printed.contains(&secret[..5]), "{vars:?}: {printed}");
                 }
                 if output.status.code() == Some(2) {
-                    assert!(printed.starts_with("error: invalid "), "{printed}");
+                    assert!(
+                        printed.starts_with("error: TWILIO_")
+                            && printed.contains(" is not valid: invalid "),
+                        "{printed}"
+                    );
                     refused += 1;
                 }
             }
@@ -774,4 +778,144 @@ fn update_and_remove_refuse_a_participant_that_is_not_a_sid() {
         );
     }
     any.assert_calls(0);
+}
+
+#[test]
+fn an_update_with_nothing_to_change_exits_2_and_sends_nothing() {
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(200).json_body(participant(MEMBER, Some("a")));
+    });
+    let base = server.base_url();
+    // The webhook header alone changes no field.
+    for extra in [&[][..], &["--x-twilio-webhook-enabled", "false"]] {
+        let mut args = vec!["update"];
+        args.extend(target(&base, &["--sid", MEMBER]));
+        args.extend_from_slice(extra);
+        let output = tool(&args);
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("nothing to change"),
+            "{}",
+            stderr(&output)
+        );
+        assert!(output.stdout.is_empty());
+    }
+    let demo = tool(&["update", "--demo"]);
+    assert_eq!(demo.status.code(), Some(2), "{}", stderr(&demo));
+    any.assert_calls(0);
+    // One field is enough.
+    let mut args = vec!["update"];
+    args.extend(target(&base, &["--sid", MEMBER, "--identity", "b"]));
+    assert_eq!(tool(&args).status.code(), Some(0));
+    any.assert_calls(1);
+}
+
+/// A malformed value in a variable names the variable, shows the value only as the crate's
+/// errors do (its first characters and length), exits 2 and sends nothing.
+#[test]
+fn an_invalid_variable_is_named_and_its_value_never_shown() {
+    const TOKEN_LIKE: &str = "f3a9c1d2e4b5a6978877665544332211";
+    let server = MockServer::start();
+    let any = server.mock(|when, then| {
+        when.any_request();
+        then.status(500);
+    });
+    let base = server.base_url();
+    let run = |vars: &[(&str, &str)], args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
+            .args(args)
+            .env_clear()
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let list = ["list", "--base-url", base.as_str()];
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[
+                ("TWILIO_ACCOUNT_SID", TOKEN_LIKE),
+                ("TWILIO_AUTH_TOKEN", "t"),
+                ("TWILIO_CHAT_SERVICE_SID", SERVICE),
+                ("TWILIO_CONVERSATION_SID", CONVERSATION),
+            ],
+            "error: TWILIO_ACCOUNT_SID is not valid: ",
+        ),
+        (
+            &[
+                ("TWILIO_ACCOUNT_SID", ACCOUNT),
+                ("TWILIO_API_KEY", TOKEN_LIKE),
+                ("TWILIO_API_SECRET", "s"),
+                ("TWILIO_CHAT_SERVICE_SID", SERVICE),
+                ("TWILIO_CONVERSATION_SID", CONVERSATION),
+            ],
+            "error: TWILIO_API_KEY is not valid: ",
+        ),
+        (
+            &[
+                ("TWILIO_ACCOUNT_SID", ACCOUNT),
+                ("TWILIO_AUTH_TOKEN", "t"),
+                ("TWILIO_CHAT_SERVICE_SID", TOKEN_LIKE),
+                ("TWILIO_CONVERSATION_SID", CONVERSATION),
+            ],
+            "error: TWILIO_CHAT_SERVICE_SID is not valid: ",
+        ),
+        (
+            &[
+                ("TWILIO_ACCOUNT_SID", ACCOUNT),
+                ("TWILIO_AUTH_TOKEN", "t"),
+                ("TWILIO_CHAT_SERVICE_SID", SERVICE),
+            ],
+            "error: --conversation-sid (or TWILIO_CONVERSATION_SID) is required",
+        ),
+    ];
+    for (vars, named) in cases {
+        let output = run(vars, &list);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{named}: {message}");
+        assert!(message.starts_with(named), "{message}");
+        assert!(!message.contains(&TOKEN_LIKE[..5]), "{message}");
+    }
+    any.assert_calls(0);
+}
+
+#[test]
+fn a_mistyped_subcommand_or_flag_gets_a_suggestion() {
+    for (args, tip) in [
+        (&["lst"][..], "a similar subcommand exists: 'list'"),
+        (&["remvoe"][..], "a similar subcommand exists: 'remove'"),
+        (
+            &["list", "--demo", "--limt", "3"][..],
+            "a similar argument exists: '--limit'",
+        ),
+    ] {
+        let output = tool(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&output).contains(tip),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef twilio-participants"),
+        ("fish", "complete -c twilio-participants"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let output = tool(&["completions", shell]);
+        assert_eq!(output.status.code(), Some(0), "{shell}");
+        let script = stdout(&output);
+        assert!(script.contains(marker), "{shell}: {script}");
+        // Subcommands and flags (fish names a flag without its dashes).
+        for word in ["conversations", "fake", "chat-service-sid"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    assert_eq!(tool(&["completions", "tcsh"]).status.code(), Some(2));
 }

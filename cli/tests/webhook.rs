@@ -229,7 +229,8 @@ fn tampering_is_refused_saying_why() {
         ],
         &tampered,
     );
-    assert_eq!(output.status.code(), Some(1));
+    // Nothing was received: the input is wrong (exit 2).
+    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr(&output).contains("not the URL's bodySHA256"),
         "{}",
@@ -349,4 +350,32 @@ fn the_token_comes_from_the_environment_only() {
         "",
     );
     assert_eq!(missing.status.code(), Some(2));
+}
+
+/// A URL that is not one is bad input (exit 2), for sign and verify alike; a signature that
+/// does not match stays exit 1 (see `tampering_is_refused_saying_why`).
+#[test]
+fn a_malformed_url_is_bad_input() {
+    for url in ["not a url", "https:///no-host", "http://a.com:80x/"] {
+        let signed = tool(&["webhook", "sign", "--url", url], "");
+        assert_eq!(signed.status.code(), Some(2), "{url}: {}", stderr(&signed));
+        assert!(
+            stderr(&signed).starts_with("error: malformed URL"),
+            "{}",
+            stderr(&signed)
+        );
+        assert_eq!(stdout(&signed), "");
+        let verified = verify(url, "RSOYDt4T1cUTdK1PDd93/VVr8B8=", FORM);
+        assert_eq!(
+            verified.status.code(),
+            Some(2),
+            "{url}: {}",
+            stderr(&verified)
+        );
+        assert!(
+            stderr(&verified).starts_with("error: malformed URL"),
+            "{}",
+            stderr(&verified)
+        );
+    }
 }

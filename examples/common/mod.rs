@@ -12,16 +12,16 @@ const DEMO_SERVICE: &str = "IS0123456789abcdef0123456789abcdef";
 pub struct Setup {
     /// The client: Twilio's, or the fake's.
     pub client: Client,
-    /// The Conversation Service (`TWILIO_SERVICE_SID`, or the demo's).
+    /// The Conversation Service (`TWILIO_CHAT_SERVICE_SID`, or the demo's).
     pub service: ServiceSid,
-    /// The conversation (`TWILIO_CONVERSATION`: a `CH…` SID or unique name, or the demo's).
+    /// The conversation (`TWILIO_CONVERSATION_SID`: a `CH…` SID or unique name, or the demo's).
     pub conversation: String,
     /// The fake, in the demo; it stops when dropped.
     pub fake: Option<FakeServer>,
 }
 
 /// Real Twilio when `TWILIO_ACCOUNT_SID` is set (with `TWILIO_AUTH_TOKEN`,
-/// `TWILIO_SERVICE_SID` and `TWILIO_CONVERSATION`); otherwise the fake, where `demo` adds
+/// `TWILIO_CHAT_SERVICE_SID` and `TWILIO_CONVERSATION_SID`); otherwise the fake, where `demo` adds
 /// the demo's conversations.
 pub async fn setup(demo: impl FnOnce(&FakeServer, &ServiceSid)) -> Result<Setup, Box<dyn Error>> {
     if std::env::var_os("TWILIO_ACCOUNT_SID").is_some() {
@@ -31,8 +31,8 @@ pub async fn setup(demo: impl FnOnce(&FakeServer, &ServiceSid)) -> Result<Setup,
         };
         return Ok(Setup {
             client: Client::from_env()?,
-            service: required("TWILIO_SERVICE_SID")?.parse()?,
-            conversation: required("TWILIO_CONVERSATION")?,
+            service: required("TWILIO_CHAT_SERVICE_SID")?.parse()?,
+            conversation: required("TWILIO_CONVERSATION_SID")?,
             fake: None,
         });
     }

@@ -170,12 +170,21 @@ impl FakeServer {
     /// # Errors
     /// [`crate::Error::Config`] naming the I/O error if the port cannot be bound.
     pub async fn start() -> crate::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Binds `address` (port 0 for an ephemeral one) and starts serving on the current Tokio
+    /// runtime: a fake other processes can reach at a known address, as
+    /// `twilio-participants fake` runs it. [`base_url`](Self::base_url) names the address
+    /// bound (`http://`, so a client accepts it only on a loopback host).
+    ///
+    /// # Errors
+    /// [`crate::Error::Config`] naming the address and the I/O error if it cannot be bound.
+    pub async fn start_on(address: SocketAddr) -> crate::Result<Self> {
         let cannot_bind = |e: std::io::Error| {
-            crate::Error::Config(format!("the fake server cannot bind 127.0.0.1: {e}"))
+            crate::Error::Config(format!("the fake server cannot bind {address}: {e}"))
         };
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .await
-            .map_err(cannot_bind)?;
+        let listener = TcpListener::bind(address).await.map_err(cannot_bind)?;
         let base_url = format!("http://{}", listener.local_addr().map_err(cannot_bind)?);
         let credentials = fake_credentials();
         let authorization = credentials

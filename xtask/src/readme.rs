@@ -1,6 +1,7 @@
 //! `cargo xtask check-readme`: the README's "Using the crate" program compiles as printed,
 //! as a new crate whose manifest has the README's dependency block, with the crate taken from
-//! this checkout instead of crates.io.
+//! this checkout instead of the repository's git URL the block gives (the same source, with
+//! this checkout's changes and no network).
 
 use std::{fs, path::Path, process::Command};
 
@@ -24,15 +25,22 @@ pub fn run(workspace: &Path) -> Result<(), String> {
     let manifest = block(&readme, heading, "toml").ok_or("no toml block under the heading")?;
     let program =
         block(&readme, heading, "rust,no_run").ok_or("no rust block under the heading")?;
-    // The README names the published crate; the check builds this checkout instead.
+    // The README's live line takes the crate from the repository; the check builds this
+    // checkout instead. The crates.io line, for after publication, is a comment there.
+    let from_git = "twilio-conversations = { git = \"https://github.com/twilio-conversations-rs/twilio-conversations\" }";
     let published = "twilio-conversations = \"0.1\"";
+    let live = |line: &str| manifest.lines().any(|l| l.trim_start().starts_with(line));
+    if !live(from_git) {
+        return Err(format!("the dependency block has no `{from_git}` line"));
+    }
     if !manifest.contains(published) {
-        return Err(format!("the dependency block has no `{published}` line"));
+        return Err(format!("the dependency block does not name `{published}`"));
     }
     let path = workspace.display().to_string();
-    let manifest = manifest.replace(
-        published,
+    let manifest = manifest.replacen(
+        from_git,
         &format!("twilio-conversations = {{ path = {path:?} }}"),
+        1,
     );
     let dir = workspace.join("target/readme-downstream");
     fs::create_dir_all(dir.join("src")).map_err(|e| e.to_string())?;
