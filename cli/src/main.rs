@@ -445,7 +445,7 @@ async fn main() -> ExitCode {
     let Some(command) = cli.command else {
         eprintln!(
             "error: name an operation (list, create, fetch, update, remove, conversations, \
-             webhook, fake, completions); try `twilio-participants list --demo`, or --help"
+             webhook, listen, fake, completions); try `twilio-participants list --demo`, or --help"
         );
         return ExitCode::from(2);
     };
