@@ -366,16 +366,15 @@ impl<T: Send + 'static> Walk<T> {
             .and_then(|token| self.tokens.get(&hash(token)))
         {
             return Err(format!(
-                "page {this_page}'s next_page_url {next_page_url:?} repeats the PageToken \
-                 of page {earlier}; stopping instead of repeating it"
+                "page {this_page} links to the PageToken that brought page {earlier}; \
+                 stopping instead of repeating it"
             ));
         }
         if let (Some(page), Some(last)) = (query.page, self.last_page) {
             if page <= last {
                 return Err(format!(
-                    "page {this_page}'s next_page_url {next_page_url:?} names Page={page}, \
-                     not beyond Page={last} already received; stopping instead of \
-                     repeating it"
+                    "page {this_page} links to Page={page}, not beyond Page={last} already \
+                     received; stopping instead of repeating it"
                 ));
             }
         }
@@ -596,3 +595,74 @@ impl<T: Send + 'static> Stream for PageStream<T> {
 // Nothing in a `PageStream` is pinned in place (its request is boxed), so it can be moved
 // while polled whatever the item type.
 impl<T> Unpin for PageStream<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(page: u64, next: Option<String>) -> PageMeta {
+        PageMeta {
+            first_page_url: String::new(),
+            key: "participants".into(),
+            next_page_url: next,
+            page,
+            page_size: 100,
+            previous_page_url: None,
+            url: String::new(),
+        }
+    }
+
+    /// Walks `pages` pages of `per_page` distinct items each (no request is made: the pages
+    /// are handed to the walk) and returns how many hashes it remembers at the end.
+    fn remembered_after(pages: u64, per_page: u64) -> usize {
+        let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+        let mut walk = Walk::new(
+            fetch,
+            WalkSettings {
+                max_page_size: 100,
+                page_size: None,
+                limit: None,
+            },
+        )
+        .unwrap();
+        for page in 0..pages {
+            let query = walk.next_query().unwrap().expect("a next page");
+            let next = (page + 1 < pages).then(|| {
+                format!("https://x.test/P?Page={}&PageToken=PT{}", page + 1, page + 1)
+            });
+            let items: Vec<u64> = (page * per_page..(page + 1) * per_page).collect();
+            let fetched = Fetched::new(items, meta(page, next), |item| Some(*item));
+            let (items, _) = walk.move_past(&query, fetched).unwrap();
+            assert_eq!(items.len() as u64, per_page);
+            assert!(walk.remembered() as u64 <= 2 * (page + 1));
+        }
+        assert!(walk.next_query().unwrap().is_none());
+        walk.remembered()
+    }
+
+    #[test]
+    fn the_walks_memory_grows_with_pages_never_with_items() {
+        let few = remembered_after(200, 1);
+        let many = remembered_after(200, 1_000);
+        assert_eq!(few, many);
+        assert_eq!(many, 2 * 200 - 1, "a token for every page but the first");
+    }
+
+    #[test]
+    fn a_page_may_repeat_an_item_of_its_own() {
+        let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+        let mut walk = Walk::new(
+            fetch,
+            WalkSettings {
+                max_page_size: 100,
+                page_size: None,
+                limit: None,
+            },
+        )
+        .unwrap();
+        let query = walk.next_query().unwrap().unwrap();
+        let fetched = Fetched::new(vec![7, 7], meta(0, None), |item| Some(*item));
+        let (items, _) = walk.move_past(&query, fetched).unwrap();
+        assert_eq!(items, [7, 7]);
+    }
+}
