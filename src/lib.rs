@@ -214,7 +214,7 @@ pub use fleet::{
 };
 pub use limits::{ClientStats, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS};
 pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
-pub use operation::{Creation, Deletion};
+pub use operation::{Creation, Deletion, WriteOperation};
 pub use pagination::{Page, PageStream, MAX_EMPTY_PAGES};
 pub use participant_conversations::{
     ListParticipantConversations, ParticipantConversationStream, ParticipantRef,

@@ -374,8 +374,8 @@ impl Failure {
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         match error {
-            Error::OutcomeUnknown { .. } => Failure::OutcomeUnknown {
-                message: error.to_string(),
+            Error::OutcomeUnknown { ref cause, .. } => Failure::OutcomeUnknown {
+                message: format!("{error} (what was lost: {cause})"),
                 advice: FETCH_BEFORE_RETRYING,
             },
             _ if error.is_local() => Failure::Usage(error.to_string()),
