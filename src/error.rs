@@ -144,7 +144,10 @@ impl std::fmt::Display for Error {
                  it took effect (fetch the participant) before trying again"
             ),
             Error::Decode { path, message } => {
-                write!(f, "could not decode the response body at `{path}`: {message}")
+                write!(
+                    f,
+                    "could not decode the response body at `{path}`: {message}"
+                )
             }
             Error::ResponseTooLarge {
                 status,

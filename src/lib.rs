@@ -194,6 +194,7 @@ mod participant_conversations;
 mod participants;
 mod path;
 pub mod prelude;
+mod remove_everywhere;
 mod retry;
 pub mod sid;
 #[cfg(feature = "testing")]
@@ -225,6 +226,7 @@ pub use participants::{
     UpdateParticipant, MAX_PAGE_SIZE,
 };
 pub use path::{ConversationId, ParticipantId};
+pub use remove_everywhere::{RemovalPlan, RemoveEverywhere};
 pub use retry::RetryPolicy;
 pub use sid::{
     AccountSid, ApiKeySid, ConversationSid, InvalidSid, ParticipantSid, RoleSid, ServiceSid,

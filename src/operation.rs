@@ -65,15 +65,13 @@ impl Operation {
     /// retryable) error.
     pub(crate) fn conclude<T>(self, exchange: Exchange<T>) -> Result<T> {
         match (exchange.result, self.write()) {
-            (Err(error), Some(operation)) if exchange.maybe_applied => {
-                Err(Error::OutcomeUnknown {
-                    operation,
-                    status: error.status().or(exchange.status),
-                    sid: exchange.answered_sid,
-                    attempts: exchange.attempts,
-                    cause: Box::new(error),
-                })
-            }
+            (Err(error), Some(operation)) if exchange.maybe_applied => Err(Error::OutcomeUnknown {
+                operation,
+                status: error.status().or(exchange.status),
+                sid: exchange.answered_sid,
+                attempts: exchange.attempts,
+                cause: Box::new(error),
+            }),
             (result, _) => result,
         }
     }

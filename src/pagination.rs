@@ -628,7 +628,11 @@ mod tests {
         for page in 0..pages {
             let query = walk.next_query().unwrap().expect("a next page");
             let next = (page + 1 < pages).then(|| {
-                format!("https://x.test/P?Page={}&PageToken=PT{}", page + 1, page + 1)
+                format!(
+                    "https://x.test/P?Page={}&PageToken=PT{}",
+                    page + 1,
+                    page + 1
+                )
             });
             let items: Vec<u64> = (page * per_page..(page + 1) * per_page).collect();
             let fetched = Fetched::new(items, meta(page, next), |item| Some(*item));

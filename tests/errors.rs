@@ -169,7 +169,11 @@ async fn an_unknown_outcome_keeps_its_typed_cause() {
         std::time::Duration::from_secs(5),
     )
     .participants(&service(), CONVERSATION)
-    .delete(member.parse::<twilio_conversations::ParticipantSid>().unwrap())
+    .delete(
+        member
+            .parse::<twilio_conversations::ParticipantSid>()
+            .unwrap(),
+    )
     .await
     .unwrap_err();
     let Error::OutcomeUnknown {
@@ -194,5 +198,8 @@ async fn an_unknown_outcome_keeps_its_typed_cause() {
     assert_eq!(err.twilio_code(), Some(20503));
     assert_eq!(err.api_error(), Some(&**api));
     assert_eq!(err.status(), Some(503));
-    assert!(!err.to_string().contains("20503"), "the cause is named once, as the source");
+    assert!(
+        !err.to_string().contains("20503"),
+        "the cause is named once, as the source"
+    );
 }

@@ -625,7 +625,10 @@ async fn twilios_documented_example_page_lists_both_participants() {
         .map(|p| p["sid"].as_str().unwrap())
         .collect();
     assert_eq!(sent.len(), 2);
-    assert_eq!(sent[0], sent[1], "Twilio's example repeats its placeholder SID");
+    assert_eq!(
+        sent[0], sent[1],
+        "Twilio's example repeats its placeholder SID"
+    );
     assert!(body["meta"]["next_page_url"].is_null());
     let server = MockServer::start_async().await;
     server

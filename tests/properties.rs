@@ -163,12 +163,28 @@ fn link() -> impl Strategy<Value = Link> {
 
 /// The page a server answers at `step`: `node`'s content, linking as `link` says to
 /// `target` (the node answered next).
-fn server_page(contents: &[Content], step: usize, node: usize, link: Link, target: usize) -> String {
+fn server_page(
+    contents: &[Content],
+    step: usize,
+    node: usize,
+    link: Link,
+    target: usize,
+) -> String {
     let host = "https://conversations.twilio.com";
     let path = common::PATH;
     let next = match link {
-        Link::Honest => Some(common::next_url(host, 3, target as u64, &format!("PT{target}"))),
-        Link::Fresh => Some(common::next_url(host, 3, step as u64 + 1, &format!("PTstep{step}"))),
+        Link::Honest => Some(common::next_url(
+            host,
+            3,
+            target as u64,
+            &format!("PT{target}"),
+        )),
+        Link::Fresh => Some(common::next_url(
+            host,
+            3,
+            step as u64 + 1,
+            &format!("PTstep{step}"),
+        )),
         Link::PageOnly => Some(format!("{host}{path}?Page={target}")),
         Link::TokenOnly => Some(format!("{host}{path}?PageToken=PT{target}")),
         Link::None => None,

@@ -593,10 +593,7 @@ async fn scripted_faults_apply_to_writes_and_can_be_cleared() {
 /// The parts of an [`Error::OutcomeUnknown`] (its cause as text), or a panic naming what
 /// came instead; also checks that such an error is never offered as retryable and that its
 /// `source()` is its cause.
-fn unknown(
-    err: &Error,
-    operation: WriteOperation,
-) -> (String, Option<u16>, Option<String>, u32) {
+fn unknown(err: &Error, operation: WriteOperation) -> (String, Option<u16>, Option<String>, u32) {
     use std::error::Error as _;
     match err {
         Error::OutcomeUnknown {

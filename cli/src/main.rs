@@ -20,8 +20,8 @@ use output::{Format, Output};
 use twilio_conversations::{
     prelude::*,
     testing::{self, FakeServer},
-    Client, ClientBuilder, ConversationSid, CreateParticipant, Credentials, DeleteParticipant,
-    Deletion, Error, ListParticipants, ParticipantsHandler, ServiceSid, UpdateParticipant,
+    Client, ClientBuilder, ConversationSid, Credentials, DeleteParticipant, Deletion, Error,
+    ListParticipants, ParticipantsHandler, ServiceSid, UpdateParticipant,
 };
 
 /// The demo conversation: a few hundred participants over several pages.
@@ -540,7 +540,8 @@ trait Given: Sized {
 
 impl<B> Given for B {}
 
-/// Applies the flags create and update share; their builders' setters have the same names.
+/// Applies the flags of update that create shares (create's are applied by
+/// [`bulk::CreateFields::request`], for `create` and `create --from` alike).
 macro_rules! write_fields {
     ($builder:expr, $fields:expr) => {{
         let WriteFields {
@@ -600,7 +601,25 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
         let session = Session::open(args.endpoint, None, args.concurrency).await?;
         return bulk::create_all(&session, items, args.concurrency).await;
     }
-    if args.identity.is_none() && args.address.is_none() && args.projected_address.is_none() {
+    let WriteFields {
+        attributes,
+        role_sid,
+        date_created,
+        date_updated,
+        x_twilio_webhook_enabled,
+    } = args.common;
+    let fields = bulk::CreateFields {
+        identity: args.identity,
+        address: args.address,
+        proxy_address: args.proxy_address,
+        projected_address: args.projected_address,
+        attributes,
+        role_sid,
+        date_created,
+        date_updated,
+        webhook_enabled: x_twilio_webhook_enabled,
+    };
+    if !fields.name_a_participant() {
         return Err(Failure::Usage(
             "a participant needs --identity (chat), --messaging-binding.address (SMS, \
              WhatsApp) or --messaging-binding.projected-address (group MMS)"
@@ -608,14 +627,8 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
         ));
     }
     let session = Session::open(args.endpoint, args.conversation_sid, None).await?;
-    let create = session
-        .participants
-        .create()
-        .given(args.identity, CreateParticipant::identity)
-        .given(args.address, CreateParticipant::address)
-        .given(args.proxy_address, CreateParticipant::proxy_address)
-        .given(args.projected_address, CreateParticipant::projected_address);
-    let created = write_fields!(create, args.common)
+    let created = fields
+        .request(session.participants.create())
         .send()
         .await
         .map_err(write_failure(

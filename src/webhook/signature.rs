@@ -540,13 +540,19 @@ mod tests {
             url_for_errors("https://u:p@example.com/hook?token=s3cret&flag&bodySHA256=ab#frag"),
             "https://***@example.com/hook?token=***&flag&bodySHA256=***#***"
         );
-        assert_eq!(url_for_errors("https://example.com/hook"), "https://example.com/hook");
+        assert_eq!(
+            url_for_errors("https://example.com/hook"),
+            "https://example.com/hook"
+        );
         let token = AuthToken::new("12345");
         let err = RequestValidator::new(token)
             .validate("https://example.com/hook?key=s3cret", b"", Some("bm90IGl0"))
             .unwrap_err();
         assert!(!err.to_string().contains("s3cret"), "{err}");
-        assert!(err.to_string().contains("https://example.com/hook?key=***"), "{err}");
+        assert!(
+            err.to_string().contains("https://example.com/hook?key=***"),
+            "{err}"
+        );
     }
 
     #[test]
