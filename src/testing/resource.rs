@@ -89,12 +89,14 @@ impl Conversation {
         &self.sid
     }
 
-    /// The JSON of the first participant for which `wanted` holds.
-    pub(super) fn find_where(&self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
+    /// The JSON of every participant for which `wanted` holds, in list order (an address
+    /// can be here twice, with two proxy addresses).
+    pub(super) fn all_where(&self, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
         self.items
             .iter()
             .filter_map(|item| serde_json::from_str::<Value>(item).ok())
-            .find(|participant| wanted(participant))
+            .filter(|participant| wanted(participant))
+            .collect()
     }
 
     pub(super) fn len(&self) -> usize {
