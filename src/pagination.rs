@@ -652,6 +652,43 @@ mod tests {
         assert_eq!(many, 2 * 200 - 1, "a token for every page but the first");
     }
 
+    proptest::proptest! {
+        /// Any sequence of pages (items drawn from a few, so pages repeat; links with any
+        /// page number and token, or none): after each page the walk remembers at most two
+        /// hashes a page, whatever the items, and it ends.
+        #[test]
+        fn any_page_sequence_is_remembered_by_page_and_ends(
+            pages in proptest::collection::vec(
+                (
+                    proptest::collection::vec(0u64..6, 0..300),
+                    proptest::option::of((0u64..8, 0u64..8)),
+                ),
+                1..40,
+            ),
+        ) {
+            let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+            let settings = WalkSettings { max_page_size: 100, page_size: None, limit: None };
+            let mut walk = Walk::new(fetch, settings).unwrap();
+            let mut received = 0u64;
+            let mut answers = pages.iter().cycle();
+            while let Ok(Some(query)) = walk.next_query() {
+                let (items, link) = answers.next().unwrap();
+                let next = link.map(|(page, token)| {
+                    format!("https://x.test/P?Page={page}&PageToken=PT{token}")
+                });
+                let fetched = Fetched::new(items.clone(), meta(received, next), |item| Some(*item));
+                received += 1;
+                let moved = walk.move_past(&query, fetched);
+                proptest::prop_assert!(walk.remembered() as u64 <= 2 * received);
+                if moved.is_err() {
+                    break;
+                }
+                // Each link followed names a Page (0 to 7) beyond the last page received.
+                proptest::prop_assert!(received <= 9);
+            }
+        }
+    }
+
     #[test]
     fn a_page_may_repeat_an_item_of_its_own() {
         let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
