@@ -22,6 +22,7 @@ use twilio_conversations::{
 };
 
 use crate::{
+    error_text,
     output::{self, BulkRecord, ConversationsOutput, Format},
     Endpoint, Failure, Given, Session,
 };
@@ -417,7 +418,7 @@ impl Report {
     ) -> Result<(), Failure> {
         while let Some(done) = run.next().await {
             let (outcome, sid) = classify(done.index, &done.result);
-            let error = done.result.as_ref().err().map(ToString::to_string);
+            let error = done.result.as_ref().err().map(error_text);
             let conversation = done.conversation.to_string();
             self.record(&BulkRecord {
                 line: self.lines.get(done.index).copied(),

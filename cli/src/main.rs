@@ -371,11 +371,20 @@ impl Failure {
     }
 }
 
+/// What the tool says of a library error: its message, and for a write whose outcome is
+/// unknown the cause the library keeps as `source()` (the 5xx answer, the timeout…).
+pub fn error_text(error: &Error) -> String {
+    match error {
+        Error::OutcomeUnknown { cause, .. } => format!("{error} (what was lost: {cause})"),
+        _ => error.to_string(),
+    }
+}
+
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         match error {
-            Error::OutcomeUnknown { ref cause, .. } => Failure::OutcomeUnknown {
-                message: format!("{error} (what was lost: {cause})"),
+            Error::OutcomeUnknown { .. } => Failure::OutcomeUnknown {
+                message: error_text(&error),
                 advice: FETCH_BEFORE_RETRYING,
             },
             _ if error.is_local() => Failure::Usage(error.to_string()),
