@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use crate::sid::{InvalidSid, ParticipantSid};
+use crate::{
+    operation::WriteOperation,
+    sid::{InvalidSid, ParticipantSid},
+};
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -11,20 +14,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// API answers, transport failures and undecodable responses apart.
 ///
 /// Each message names its root cause once (e.g. `connection refused`); the transport
-/// variants keep reqwest's error as a field, not as a `source()`, so error reporters that
+/// variants keep reqwest's error as a field, not as a `source()`, and
+/// [`Error::OutcomeUnknown`] names its cause only as `source()`, so error reporters that
 /// walk the chain do not print the same cause twice.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// A SID given by the caller does not match its pattern; no request was sent.
-    #[error(transparent)]
-    InvalidSid(#[from] InvalidSid),
+    InvalidSid(InvalidSid),
 
     /// An environment variable holds a malformed SID (e.g. `TWILIO_ACCOUNT_SID`); no request
     /// was sent. The message names the variable and shows its value only as [`InvalidSid`]
     /// does (its first characters and its length), since it may be a secret put in the
     /// wrong place.
-    #[error("{variable} is not valid: {error}")]
     InvalidEnvVar {
         /// The variable's name, e.g. `TWILIO_ACCOUNT_SID`.
         variable: &'static str,
@@ -33,7 +35,6 @@ pub enum Error {
     },
 
     /// Another argument is out of range or malformed; no request was sent.
-    #[error("invalid {parameter}: {reason}")]
     InvalidInput {
         /// The parameter's name, e.g. `PageSize`.
         parameter: &'static str,
@@ -42,7 +43,6 @@ pub enum Error {
     },
 
     /// Required credentials are missing from the environment.
-    #[error("missing Twilio credentials: set {missing}")]
     MissingCredentials {
         /// The environment variables to set, e.g. `TWILIO_AUTH_TOKEN`.
         missing: String,
@@ -50,15 +50,12 @@ pub enum Error {
 
     /// The client configuration is unusable (e.g. a plain-HTTP base URL for a remote host).
     /// Never contains a secret: credentials in a URL are redacted.
-    #[error("invalid client configuration: {0}")]
     Config(String),
 
     /// Twilio (or whatever answered at the base URL) returned an error status.
-    #[error(transparent)]
     Api(Box<ApiError>),
 
     /// The request could not be sent or the response could not be read.
-    #[error("could not reach the API ({cause}) after {attempts} {}", plural(*attempts))]
     Transport {
         /// The root cause in a few words, e.g. `connection refused`.
         cause: String,
@@ -69,7 +66,6 @@ pub enum Error {
     },
 
     /// A timeout fired: connecting, one attempt, or the whole call.
-    #[error("the {kind} timeout of {limit:?} fired after {attempts} {}", plural(*attempts))]
     Timeout {
         /// Which timeout fired.
         kind: TimeoutKind,
@@ -85,15 +81,17 @@ pub enum Error {
     /// was not repeated where repeating could do harm, and it is never "retryable": look
     /// the participant up (fetch) before trying again. Update and delete give the same
     /// result when repeated.
-    #[error(
-        "the {operation} request was sent but its outcome is unknown ({cause}); check \
-         whether it took effect (fetch the participant) before trying again"
-    )]
+    ///
+    /// The message says what happened; what was lost is `cause` (also `source()`), the
+    /// typed error of the last attempt: [`Error::Api`] keeps Twilio's code, the request id
+    /// and `retry_after`, [`Error::Transport`] or [`Error::Timeout`] what the network did.
+    /// [`Error::api_error`] reaches the API error through it.
     OutcomeUnknown {
-        /// The operation: `create`, `update` or `delete`.
-        operation: &'static str,
-        /// What was lost, e.g. `connection reset` or the 5xx answer.
-        cause: String,
+        /// Which write it was.
+        operation: WriteOperation,
+        /// What was lost: the last attempt's error (a 5xx answer, a timeout, a cut
+        /// connection, or a 2xx body that could not be decoded).
+        cause: Box<Error>,
         /// The status of the last answer, when one arrived (a 5xx, or a 2xx that could
         /// not be read).
         status: Option<u16>,
@@ -104,7 +102,6 @@ pub enum Error {
     },
 
     /// A successful response whose body does not match the schema.
-    #[error("could not decode the response body at `{path}`: {message}")]
     Decode {
         /// The JSON path of the value that failed, e.g. `participants[3].date_created`.
         path: String,
@@ -113,7 +110,6 @@ pub enum Error {
     },
 
     /// The response body was larger than this crate reads (16 MiB); it was not decoded.
-    #[error("the HTTP {status} response body exceeds {limit} bytes (at least {size})")]
     ResponseTooLarge {
         /// The response's HTTP status.
         status: u16,
@@ -124,8 +120,80 @@ pub enum Error {
     },
 
     /// The server's paging metadata cannot be followed (e.g. a link seen before).
-    #[error("cannot follow the next page: {0}")]
     Pagination(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::InvalidSid(error) => error.fmt(f),
+            Error::InvalidEnvVar { variable, error } => {
+                write!(f, "{variable} is not valid: {error}")
+            }
+            Error::InvalidInput { parameter, reason } => write!(f, "invalid {parameter}: {reason}"),
+            Error::MissingCredentials { missing } => {
+                write!(f, "missing Twilio credentials: set {missing}")
+            }
+            Error::Config(why) => write!(f, "invalid client configuration: {why}"),
+            Error::Api(api) => api.fmt(f),
+            Error::Transport {
+                cause, attempts, ..
+            } => write!(
+                f,
+                "could not reach the API ({cause}) after {attempts} {}",
+                plural(*attempts)
+            ),
+            Error::Timeout {
+                kind,
+                limit,
+                attempts,
+            } => write!(
+                f,
+                "the {kind} timeout of {limit:?} fired after {attempts} {}",
+                plural(*attempts)
+            ),
+            Error::OutcomeUnknown { operation, .. } => write!(
+                f,
+                "the {operation} request was sent but its outcome is unknown; check whether \
+                 it took effect (fetch the participant) before trying again"
+            ),
+            Error::Decode { path, message } => {
+                write!(
+                    f,
+                    "could not decode the response body at `{path}`: {message}"
+                )
+            }
+            Error::ResponseTooLarge {
+                status,
+                limit,
+                size,
+            } => write!(
+                f,
+                "the HTTP {status} response body exceeds {limit} bytes (at least {size})"
+            ),
+            Error::Pagination(why) => write!(f, "cannot follow the next page: {why}"),
+        }
+    }
+}
+
+/// The chain of causes: a write whose outcome is unknown leads to the error that left it
+/// unknown (the `Error` itself, so `downcast_ref::<Error>()` finds it); a SID's error is its
+/// own; the transport variants keep reqwest's error as a field (their message already
+/// names its root cause).
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::OutcomeUnknown { cause, .. } => Some(&**cause),
+            Error::InvalidSid(error) => error.source(),
+            _ => None,
+        }
+    }
+}
+
+impl From<InvalidSid> for Error {
+    fn from(error: InvalidSid) -> Self {
+        Error::InvalidSid(error)
+    }
 }
 
 /// Which timeout fired; see [`Error::Timeout`].
@@ -256,10 +324,18 @@ impl Error {
         }
     }
 
-    /// Twilio's error code of an API error, if the body carried one.
+    /// Twilio's error code of an API error (also the cause of a write whose outcome is
+    /// unknown), if the body carried one.
     pub fn twilio_code(&self) -> Option<i64> {
+        self.api_error().and_then(|api| api.code)
+    }
+
+    /// The API's answer: an [`Error::Api`], or the one that left a write's outcome unknown
+    /// (its code, request id and `retry_after` included).
+    pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(api) => api.code,
+            Error::Api(api) => Some(api),
+            Error::OutcomeUnknown { cause, .. } => cause.api_error(),
             _ => None,
         }
     }

@@ -21,10 +21,10 @@ use crate::{
     client::Client,
     error::{Error, Result},
     models::ParticipantConversation,
-    operation::Deletion,
     participant_conversations::ParticipantRef,
     participants::ParticipantsHandler,
     path::ConversationId,
+    remove_everywhere::RemoveEverywhere,
     sid::{ConversationSid, ServiceSid},
 };
 
@@ -166,10 +166,9 @@ impl Fleet {
     }
 
     /// Removes a participant from every conversation of the service it is in: lists them
-    /// (by identity or address), then deletes each by the participant SID the listing gives
-    /// (no extra fetch). A participant already gone counts as done
-    /// ([`Deletion::AlreadyGone`]), so running it again finishes an interrupted run. The
-    /// whole list is read before the first delete, so deleting does not shift its pages.
+    /// (by identity or address), then deletes each by the participant SID the listing gives;
+    /// see [`RemoveEverywhere`] (its webhook flag, and [`RemoveEverywhere::plan`] for a dry
+    /// run).
     ///
     /// ```
     /// # #[cfg(feature = "testing")]
@@ -185,9 +184,18 @@ impl Fleet {
     /// # }
     /// use twilio_conversations::{prelude::*, Deletion, ParticipantRef};
     ///
+    /// // A dry run: where the participant is; nothing is deleted.
+    /// let plan = client
+    ///     .fleet(&service)
+    ///     .remove_everywhere(ParticipantRef::identity("agent-7"))
+    ///     .plan()
+    ///     .await?;
+    /// assert_eq!(plan.entries().len(), 2);
+    ///
     /// let mut removals = client
     ///     .fleet(&service)
     ///     .remove_everywhere(ParticipantRef::identity("agent-7"))
+    ///     .webhook_enabled(false)
     ///     .await?;
     /// let mut removed = Vec::new();
     /// while let Some(done) = removals.next().await {
@@ -198,22 +206,18 @@ impl Fleet {
     /// # Ok(()) }
     /// # #[cfg(not(feature = "testing"))] fn main() {}
     /// ```
-    ///
-    /// # Errors
-    /// The listing's error; the deletes' errors come per item.
-    pub async fn remove_everywhere(self, who: ParticipantRef) -> Result<FleetRun<Deletion>> {
-        let found = self
-            .client
-            .participant_conversations(&self.service, who)
-            .list()
-            .await?;
-        Ok(self.run(found, |participants, found| async move {
-            let sid = found.participant_sid.ok_or_else(|| Error::InvalidInput {
-                parameter: "Sid",
-                reason: "the listing gave no participant SID for this conversation".into(),
-            })?;
-            participants.delete(sid).send_unless_gone().await
-        }))
+    pub fn remove_everywhere(self, who: ParticipantRef) -> RemoveEverywhere {
+        RemoveEverywhere::new(self, who)
+    }
+
+    /// The client this fleet sends with.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The service this fleet works in.
+    pub(crate) fn service(&self) -> &ServiceSid {
+        &self.service
     }
 
     /// Runs `operation` for each item, on the participants of the item's conversation; the

@@ -194,6 +194,7 @@ mod participant_conversations;
 mod participants;
 mod path;
 pub mod prelude;
+mod remove_everywhere;
 mod retry;
 pub mod sid;
 #[cfg(feature = "testing")]
@@ -214,7 +215,7 @@ pub use fleet::{
 };
 pub use limits::{ClientStats, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS};
 pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
-pub use operation::{Creation, Deletion};
+pub use operation::{Creation, Deletion, WriteOperation};
 pub use pagination::{Page, PageStream, MAX_EMPTY_PAGES};
 pub use participant_conversations::{
     ListParticipantConversations, ParticipantConversationStream, ParticipantRef,
@@ -225,6 +226,7 @@ pub use participants::{
     UpdateParticipant, MAX_PAGE_SIZE,
 };
 pub use path::{ConversationId, ParticipantId};
+pub use remove_everywhere::{RemovalPlan, RemoveEverywhere};
 pub use retry::RetryPolicy;
 pub use sid::{
     AccountSid, ApiKeySid, ConversationSid, InvalidSid, ParticipantSid, RoleSid, ServiceSid,

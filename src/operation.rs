@@ -32,23 +32,14 @@ pub(crate) enum Operation {
 }
 
 impl Operation {
-    /// The operation's name in messages.
-    pub(crate) fn name(self) -> &'static str {
+    /// The write this operation is, `None` for a read.
+    fn write(self) -> Option<WriteOperation> {
         match self {
-            Operation::List => "list",
-            Operation::Create => "create",
-            Operation::Fetch => "fetch",
-            Operation::Update => "update",
-            Operation::Delete => "delete",
-            Operation::ListParticipantConversations => "list participant conversations",
+            Operation::Create => Some(WriteOperation::Create),
+            Operation::Update => Some(WriteOperation::Update),
+            Operation::Delete => Some(WriteOperation::Delete),
+            Operation::List | Operation::Fetch | Operation::ListParticipantConversations => None,
         }
-    }
-
-    fn is_write(self) -> bool {
-        matches!(
-            self,
-            Operation::Create | Operation::Update | Operation::Delete
-        )
     }
 
     /// Whether a request answered with `status` may be sent again.
@@ -73,16 +64,38 @@ impl Operation {
     /// whose attempts may have been applied is never reported as a plain (perhaps
     /// retryable) error.
     pub(crate) fn conclude<T>(self, exchange: Exchange<T>) -> Result<T> {
-        match exchange.result {
-            Err(error) if self.is_write() && exchange.maybe_applied => Err(Error::OutcomeUnknown {
-                operation: self.name(),
+        match (exchange.result, self.write()) {
+            (Err(error), Some(operation)) if exchange.maybe_applied => Err(Error::OutcomeUnknown {
+                operation,
                 status: error.status().or(exchange.status),
                 sid: exchange.answered_sid,
                 attempts: exchange.attempts,
-                cause: error.to_string(),
+                cause: Box::new(error),
             }),
-            result => result,
+            (result, _) => result,
         }
+    }
+}
+
+/// A write, as [`Error::OutcomeUnknown`] names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WriteOperation {
+    /// Adding a participant.
+    Create,
+    /// Changing a participant.
+    Update,
+    /// Removing a participant.
+    Delete,
+}
+
+impl std::fmt::Display for WriteOperation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WriteOperation::Create => "create",
+            WriteOperation::Update => "update",
+            WriteOperation::Delete => "delete",
+        })
     }
 }
 

@@ -5,10 +5,14 @@
 //! `Page` and `PageSize` read from `meta.next_page_url`; the host named in that URL is never
 //! contacted, so credentials never leave for a host the user did not configure.
 //!
-//! A walk always makes progress or stops with [`Error::Pagination`]: a link to a page token
-//! already followed, a `Page` number not beyond the last page received (a link back to page
-//! 0 included), a page with an item already yielded (or one item twice), or more than
-//! [`MAX_EMPTY_PAGES`] empty pages in a row that still name a next page.
+//! A walk judges progress by page, never by item, so its memory grows with the pages
+//! received (two 64-bit hashes a page at most), never with the items: inside a page the
+//! items are passed as the server sent them, repeats included (Twilio's own example page
+//! lists one placeholder SID twice). It stops with [`Error::Pagination`] before following a
+//! link that names a page token already followed or a `Page` number not beyond the last
+//! page received (a link back to page 0 included), before yielding anything of a page whose
+//! content (its items' SIDs, in order) repeats an earlier page, or when more than
+//! [`MAX_EMPTY_PAGES`] empty pages in a row still name a next page.
 //!
 //! The stream needs a Tokio runtime, as reqwest does. The next page's request is started as
 //! soon as the current page arrives and is moved on each time the caller asks for an item,
@@ -19,7 +23,7 @@
 //! needs it, so nothing is retried while the caller is away.
 
 use std::{
-    collections::{hash_map::DefaultHasher, HashSet},
+    collections::{hash_map::DefaultHasher, HashMap},
     future::Future,
     hash::{Hash, Hasher},
     num::NonZeroU64,
@@ -52,27 +56,36 @@ pub(crate) struct PageQuery {
     pub(crate) page_token: Option<String>,
 }
 
-/// One page as a list returns it: its items, its meta, and each item's key hashed, to
-/// notice an item served twice.
+/// One page as a list returns it: its items, its meta, and a fingerprint of its content, to
+/// notice a page served again.
 pub(crate) struct Fetched<T> {
     pub(crate) items: Vec<T>,
     pub(crate) meta: PageMeta,
-    pub(crate) keys: Vec<Option<u64>>,
+    /// A hash of the items' keys in order; `None` for a page with no keyed item (an empty
+    /// page, or items without a SID), which is never taken for a repeat.
+    pub(crate) fingerprint: Option<u64>,
 }
 
 impl<T> Fetched<T> {
-    /// A page of `items`, each known by `key` (its SID; an item without one is not
-    /// checked for repeats).
+    /// A page of `items`, each known by `key` (its SID; an item without one still counts
+    /// by its place on the page).
     pub(crate) fn new<K: Hash>(
         items: Vec<T>,
         meta: PageMeta,
         key: impl Fn(&T) -> Option<K>,
     ) -> Self {
-        let keys = items
-            .iter()
-            .map(|item| key(item).map(|key| hash(&key)))
-            .collect();
-        Self { items, meta, keys }
+        let mut hasher = DefaultHasher::new();
+        let mut keyed = false;
+        for item in &items {
+            let item_key = key(item);
+            keyed |= item_key.is_some();
+            item_key.hash(&mut hasher);
+        }
+        Self {
+            items,
+            meta,
+            fingerprint: keyed.then(|| hasher.finish()),
+        }
     }
 }
 
@@ -110,14 +123,15 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Page<T> {
 
 impl<T: Send + 'static> Page<T> {
     /// Fetches the page after this one, or `None` on the last page (or once the request's
-    /// limit is reached).
+    /// limit is reached). Takes the page by value: the walk's state moves on with it.
     ///
     /// # Errors
-    /// [`Error::Pagination`] when `next_page_url` cannot be followed or would not make
-    /// progress; otherwise the request's error.
-    pub async fn next_page(&self) -> Result<Option<Page<T>>> {
-        let walk = self.walk.clone();
-        match walk.next.clone().into_query()? {
+    /// [`Error::Pagination`] when `next_page_url` cannot be followed or the next page would
+    /// not make progress (its content repeats an earlier page); otherwise the request's
+    /// error.
+    pub async fn next_page(self) -> Result<Option<Page<T>>> {
+        let mut walk = self.walk;
+        match walk.next_query()? {
             Some(query) => walk.fetch(query).await.map(Some),
             None => Ok(None),
         }
@@ -130,7 +144,7 @@ pub(crate) async fn first_page<T: Send + 'static>(
     settings: WalkSettings,
 ) -> Result<Option<Page<T>>> {
     let mut walk = Walk::new(fetch, settings)?;
-    match walk.next.take_query() {
+    match walk.next_query()? {
         Some(query) => walk.fetch(query).await.map(Some),
         None => Ok(None),
     }
@@ -159,37 +173,24 @@ pub(crate) async fn collect<T: Send + 'static>(stream: PageStream<T>) -> Result<
     stream.try_collect().await
 }
 
-/// Where a walk through the pages stands: what to ask next, and what it has seen.
+/// Where a walk through the pages stands: what to ask next, and what it has seen of the
+/// pages (never of the items).
 struct Walk<T> {
     fetch: FetchPage<T>,
     max_page_size: u32,
     page_size: Option<u64>,
     remaining: Option<u64>,
-    /// Every page token followed so far, hashed, so a walk over millions of items stays small.
-    tokens: HashSet<u64>,
-    /// Every item yielded so far, its key hashed (8 bytes an item).
-    yielded: HashSet<u64>,
+    /// How many pages the walk has received.
+    pages: u64,
+    /// Every page token followed, hashed, with the walk's page (1-based) it brought.
+    tokens: HashMap<u64, u64>,
+    /// Every non-empty page's content fingerprint, with the walk's page (1-based) it was.
+    fingerprints: HashMap<u64, u64>,
     /// The `Page` number of the last page received.
     last_page: Option<u64>,
     /// Empty pages in a row that named a next page.
     empty_in_a_row: u32,
     next: Next,
-}
-
-impl<T> Clone for Walk<T> {
-    fn clone(&self) -> Self {
-        Self {
-            fetch: self.fetch.clone(),
-            max_page_size: self.max_page_size,
-            page_size: self.page_size,
-            remaining: self.remaining,
-            tokens: self.tokens.clone(),
-            yielded: self.yielded.clone(),
-            last_page: self.last_page,
-            empty_in_a_row: self.empty_in_a_row,
-            next: self.next.clone(),
-        }
-    }
 }
 
 /// What follows the current page.
@@ -243,8 +244,9 @@ impl<T: Send + 'static> Walk<T> {
             max_page_size: max,
             page_size,
             remaining: settings.limit,
-            tokens: HashSet::new(),
-            yielded: HashSet::new(),
+            pages: 0,
+            tokens: HashMap::new(),
+            fingerprints: HashMap::new(),
             last_page: None,
             empty_in_a_row: 0,
             next: Next::End,
@@ -270,10 +272,15 @@ impl<T: Send + 'static> Walk<T> {
         NonZeroU64::new(self.remaining.map_or(size, |remaining| size.min(remaining)))
     }
 
+    /// Takes the next request, `None` at the end, or the reason the walk cannot go on.
+    fn next_query(&mut self) -> Result<Option<PageQuery>> {
+        std::mem::replace(&mut self.next, Next::End).into_query()
+    }
+
     /// Fetches `query`'s page (with the full retry policy) and moves the walk past it.
     async fn fetch(mut self, query: PageQuery) -> Result<Page<T>> {
         let page = (self.fetch)(query.clone(), Attempts::Policy).await?;
-        let (items, meta) = self.move_past(&query, page);
+        let (items, meta) = self.move_past(&query, page)?;
         Ok(Page {
             items,
             meta,
@@ -281,37 +288,37 @@ impl<T: Send + 'static> Walk<T> {
         })
     }
 
-    /// Moves the walk past `query`'s `page`: its items (up to the limit) and meta.
-    fn move_past(&mut self, query: &PageQuery, page: Fetched<T>) -> (Vec<T>, PageMeta) {
+    /// How many page tokens and page fingerprints the walk remembers: at most two a page.
+    #[cfg(test)]
+    fn remembered(&self) -> usize {
+        self.tokens.len() + self.fingerprints.len()
+    }
+
+    /// Moves the walk past `query`'s `page`: its items (up to the limit) and meta, or
+    /// [`Error::Pagination`] (and nothing of it) when its content repeats an earlier page.
+    fn move_past(&mut self, query: &PageQuery, page: Fetched<T>) -> Result<(Vec<T>, PageMeta)> {
         let Fetched {
             mut items,
             meta,
-            mut keys,
+            fingerprint,
         } = page;
+        self.pages += 1;
+        let this_page = self.pages;
         if let Some(token) = &query.page_token {
-            self.tokens.insert(hash(token));
+            self.tokens.insert(hash(token), this_page);
+        }
+        if let Some(fingerprint) = fingerprint {
+            if let Some(earlier) = self.fingerprints.insert(fingerprint, this_page) {
+                self.next = Next::End;
+                return Err(Error::Pagination(format!(
+                    "page {this_page} repeats page {earlier} (the same items in the same \
+                     order); stopping instead of repeating them"
+                )));
+            }
         }
         self.last_page = Some(meta.page.max(query.page.unwrap_or(0)));
-        if let Some(remaining) = self.remaining {
-            let keep = usize::try_from(remaining).unwrap_or(usize::MAX);
-            items.truncate(keep);
-            keys.truncate(keep);
-        }
-        if keys
-            .into_iter()
-            .flatten()
-            .any(|key| !self.yielded.insert(key))
-        {
-            // Yield nothing from a page that repeats an item.
-            items.clear();
-            self.next = Next::Broken(
-                "the server sent a participant it had already sent; stopping instead of \
-                 repeating it"
-                    .into(),
-            );
-            return (items, meta);
-        }
         if let Some(remaining) = self.remaining.as_mut() {
+            items.truncate(usize::try_from(*remaining).unwrap_or(usize::MAX));
             *remaining -= items.len() as u64;
         }
         self.empty_in_a_row = if items.is_empty() {
@@ -327,14 +334,16 @@ impl<T: Send + 'static> Walk<T> {
             )),
             (Some(url), _) => self.follow(url).map_or_else(Next::Broken, Next::Query),
         };
-        (items, meta)
+        Ok((items, meta))
     }
 
     /// Reads `PageToken`, `Page` and `PageSize` from a `next_page_url`, or says why it
     /// cannot be followed.
     fn follow(&self, next_page_url: &str) -> Result<PageQuery, String> {
-        let url = url::Url::parse(next_page_url)
-            .map_err(|e| format!("next_page_url {next_page_url:?} is not a URL: {e}"))?;
+        let this_page = self.pages;
+        let url = url::Url::parse(next_page_url).map_err(|e| {
+            format!("page {this_page}'s next_page_url {next_page_url:?} is not a URL: {e}")
+        })?;
         let mut query = PageQuery::default();
         let mut offered = None;
         for (key, value) in url.query_pairs() {
@@ -347,22 +356,27 @@ impl<T: Send + 'static> Walk<T> {
         }
         if query.page_token.is_none() && query.page.is_none() {
             return Err(format!(
-                "next_page_url {next_page_url:?} has neither PageToken nor Page"
+                "page {this_page}'s next_page_url {next_page_url:?} has neither PageToken \
+                 nor Page"
             ));
         }
-        let seen_token = query
+        if let Some(earlier) = query
             .page_token
             .as_ref()
-            .is_some_and(|token| self.tokens.contains(&hash(token)));
-        let going_back = match (query.page, self.last_page) {
-            (Some(page), Some(last)) => page <= last,
-            _ => false,
-        };
-        if seen_token || going_back {
+            .and_then(|token| self.tokens.get(&hash(token)))
+        {
             return Err(format!(
-                "next_page_url {next_page_url:?} names a page already received; stopping \
-                 instead of repeating it"
+                "page {this_page} links to the PageToken that brought page {earlier}; \
+                 stopping instead of repeating it"
             ));
+        }
+        if let (Some(page), Some(last)) = (query.page, self.last_page) {
+            if page <= last {
+                return Err(format!(
+                    "page {this_page} links to Page={page}, not beyond Page={last} already \
+                     received; stopping instead of repeating it"
+                ));
+            }
         }
         query.page_size = self.sized(offered);
         Ok(query)
@@ -544,11 +558,15 @@ impl<T: Send + 'static> Stream for PageStream<T> {
                         let Some(walk) = this.walk.as_mut() else {
                             return Poll::Ready(None);
                         };
-                        let (items, _) = walk.move_past(&done.query, page);
-                        this.pages += 1;
-                        this.items = items.into_iter();
-                        // Fetched ahead while the caller works on this page.
-                        this.start_next(Attempts::Once, None);
+                        match walk.move_past(&done.query, page) {
+                            Ok((items, _)) => {
+                                this.pages += 1;
+                                this.items = items.into_iter();
+                                // Fetched ahead while the caller works on this page.
+                                this.start_next(Attempts::Once, None);
+                            }
+                            Err(error) => this.error = Some(error),
+                        }
                     }
                     Err(error) if done.ask_again(&error) => {
                         this.start_next(Attempts::Policy, Some(done.query));
@@ -577,3 +595,115 @@ impl<T: Send + 'static> Stream for PageStream<T> {
 // Nothing in a `PageStream` is pinned in place (its request is boxed), so it can be moved
 // while polled whatever the item type.
 impl<T> Unpin for PageStream<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(page: u64, next: Option<String>) -> PageMeta {
+        PageMeta {
+            first_page_url: String::new(),
+            key: "participants".into(),
+            next_page_url: next,
+            page,
+            page_size: 100,
+            previous_page_url: None,
+            url: String::new(),
+        }
+    }
+
+    /// Walks `pages` pages of `per_page` distinct items each (no request is made: the pages
+    /// are handed to the walk) and returns how many hashes it remembers at the end.
+    fn remembered_after(pages: u64, per_page: u64) -> usize {
+        let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+        let mut walk = Walk::new(
+            fetch,
+            WalkSettings {
+                max_page_size: 100,
+                page_size: None,
+                limit: None,
+            },
+        )
+        .unwrap();
+        for page in 0..pages {
+            let query = walk.next_query().unwrap().expect("a next page");
+            let next = (page + 1 < pages).then(|| {
+                format!(
+                    "https://x.test/P?Page={}&PageToken=PT{}",
+                    page + 1,
+                    page + 1
+                )
+            });
+            let items: Vec<u64> = (page * per_page..(page + 1) * per_page).collect();
+            let fetched = Fetched::new(items, meta(page, next), |item| Some(*item));
+            let (items, _) = walk.move_past(&query, fetched).unwrap();
+            assert_eq!(items.len() as u64, per_page);
+            assert!(walk.remembered() as u64 <= 2 * (page + 1));
+        }
+        assert!(walk.next_query().unwrap().is_none());
+        walk.remembered()
+    }
+
+    #[test]
+    fn the_walks_memory_grows_with_pages_never_with_items() {
+        let few = remembered_after(200, 1);
+        let many = remembered_after(200, 1_000);
+        assert_eq!(few, many);
+        assert_eq!(many, 2 * 200 - 1, "a token for every page but the first");
+    }
+
+    proptest::proptest! {
+        /// Any sequence of pages (items drawn from a few, so pages repeat; links with any
+        /// page number and token, or none): after each page the walk remembers at most two
+        /// hashes a page, whatever the items, and it ends.
+        #[test]
+        fn any_page_sequence_is_remembered_by_page_and_ends(
+            pages in proptest::collection::vec(
+                (
+                    proptest::collection::vec(0u64..6, 0..300),
+                    proptest::option::of((0u64..8, 0u64..8)),
+                ),
+                1..40,
+            ),
+        ) {
+            let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+            let settings = WalkSettings { max_page_size: 100, page_size: None, limit: None };
+            let mut walk = Walk::new(fetch, settings).unwrap();
+            let mut received = 0u64;
+            let mut answers = pages.iter().cycle();
+            while let Ok(Some(query)) = walk.next_query() {
+                let (items, link) = answers.next().unwrap();
+                let next = link.map(|(page, token)| {
+                    format!("https://x.test/P?Page={page}&PageToken=PT{token}")
+                });
+                let fetched = Fetched::new(items.clone(), meta(received, next), |item| Some(*item));
+                received += 1;
+                let moved = walk.move_past(&query, fetched);
+                proptest::prop_assert!(walk.remembered() as u64 <= 2 * received);
+                if moved.is_err() {
+                    break;
+                }
+                // Each link followed names a Page (0 to 7) beyond the last page received.
+                proptest::prop_assert!(received <= 9);
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_may_repeat_an_item_of_its_own() {
+        let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+        let mut walk = Walk::new(
+            fetch,
+            WalkSettings {
+                max_page_size: 100,
+                page_size: None,
+                limit: None,
+            },
+        )
+        .unwrap();
+        let query = walk.next_query().unwrap().unwrap();
+        let fetched = Fetched::new(vec![7, 7], meta(0, None), |item| Some(*item));
+        let (items, _) = walk.move_past(&query, fetched).unwrap();
+        assert_eq!(items, [7, 7]);
+    }
+}

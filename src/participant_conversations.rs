@@ -191,7 +191,7 @@ impl ListParticipantConversations {
                     .await;
                 let page = operation.conclude(exchange)?;
                 Ok(Fetched::new(page.conversations, page.meta, |c| {
-                    c.conversation_sid.clone()
+                    c.participant_sid.clone()
                 }))
             })
         })

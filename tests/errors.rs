@@ -139,3 +139,67 @@ fn plain_http_to_a_remote_host_is_refused() {
     assert!(matches!(err, Error::Config(_)));
     assert!(err.to_string().contains("plain http"), "{err}");
 }
+
+/// A delete answered 503 may have happened: `OutcomeUnknown` keeps the API's answer as its
+/// typed cause, reachable through `source()`, with Twilio's code, the request id and the
+/// server's `Retry-After`.
+#[tokio::test]
+async fn an_unknown_outcome_keeps_its_typed_cause() {
+    use std::error::Error as _;
+    use twilio_conversations::WriteOperation;
+    let server = MockServer::start_async().await;
+    let member = "MB00000000000000000000000000000007";
+    server
+        .mock_async(|when, then| {
+            when.method(httpmock::Method::DELETE)
+                .path(format!("{PATH}/{member}"));
+            then.status(503)
+                .header("content-type", "application/json")
+                .header("Twilio-Request-Id", "RQ00000000000000000000000000000001")
+                .header("Retry-After", "7")
+                .body(
+                    json!({"code": 20503, "message": "Service unavailable", "status": 503})
+                        .to_string(),
+                );
+        })
+        .await;
+    let err = client_with(
+        &server.base_url(),
+        fast_retries(0),
+        std::time::Duration::from_secs(5),
+    )
+    .participants(&service(), CONVERSATION)
+    .delete(
+        member
+            .parse::<twilio_conversations::ParticipantSid>()
+            .unwrap(),
+    )
+    .await
+    .unwrap_err();
+    let Error::OutcomeUnknown {
+        operation, cause, ..
+    } = &err
+    else {
+        panic!("expected OutcomeUnknown, got {err:?}");
+    };
+    assert_eq!(*operation, WriteOperation::Delete);
+    let source = err.source().expect("a source");
+    let api = match source.downcast_ref::<Error>() {
+        Some(Error::Api(api)) => api,
+        other => panic!("the source is not the API error: {other:?}"),
+    };
+    assert_eq!(api.code, Some(20503));
+    assert_eq!(
+        api.request_id.as_deref(),
+        Some("RQ00000000000000000000000000000001")
+    );
+    assert_eq!(api.retry_after, Some(std::time::Duration::from_secs(7)));
+    assert_eq!(source.to_string(), cause.to_string());
+    assert_eq!(err.twilio_code(), Some(20503));
+    assert_eq!(err.api_error(), Some(&**api));
+    assert_eq!(err.status(), Some(503));
+    assert!(
+        !err.to_string().contains("20503"),
+        "the cause is named once, as the source"
+    );
+}

@@ -402,8 +402,11 @@ async fn repeated_page_token_is_an_error_not_a_loop() {
         }
     };
     assert_eq!(sids(&seen), expected_sids(0..4));
-    assert!(matches!(err, Error::Pagination(_)));
-    assert!(err.to_string().contains("already received"), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "cannot follow the next page: page 2 links to the PageToken that brought page 2; \
+         stopping instead of repeating it"
+    );
     looping.assert_calls_async(1).await;
     assert!(
         stream.try_next().await.unwrap().is_none(),
@@ -500,7 +503,8 @@ async fn a_link_back_to_page_0_after_the_first_page_stops_without_repeats() {
     assert_eq!(yielded, expected_sids(0..6));
     assert_eq!(
         pagination_error(err),
-        format!("next_page_url {back:?} names a page already received; stopping instead of repeating it")
+        "page 2 links to Page=0, not beyond Page=1 already received; stopping instead of \
+         repeating it"
     );
     assert_eq!(
         lines(&seen),
@@ -530,7 +534,8 @@ async fn a_page_served_again_under_a_new_token_stops_without_repeats() {
     assert_eq!(yielded, expected_sids(0..6));
     assert_eq!(
         pagination_error(err),
-        "the server sent a participant it had already sent; stopping instead of repeating it"
+        "page 3 repeats page 2 (the same items in the same order); stopping instead of \
+         repeating them"
     );
     assert_eq!(lines(&seen).len(), 3);
 }
@@ -606,4 +611,71 @@ async fn participants_without_a_sid_are_never_taken_for_repeats() {
         .unwrap();
     assert_eq!(all.len(), 3);
     assert!(all.iter().all(|p| p.sid.is_none()));
+}
+
+/// Twilio's documented example page, served as Twilio's description serves it: two
+/// participants under one placeholder SID, no next page. Both are listed, as sent.
+#[tokio::test]
+async fn twilios_documented_example_page_lists_both_participants() {
+    let body = spec_example("documented");
+    let sent: Vec<&str> = body["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sid"].as_str().unwrap())
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[0], sent[1],
+        "Twilio's example repeats its placeholder SID"
+    );
+    assert!(body["meta"]["next_page_url"].is_null());
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path(PATH);
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        })
+        .await;
+    let participants = client(&server.base_url()).participants(&service(), CONVERSATION);
+
+    let all = participants.list().await.unwrap();
+    assert_eq!(sids(&all), [sent[0], sent[1]]);
+    assert_eq!(all[1].identity.as_deref(), Some("IDENTITY"));
+
+    let page = participants.first_page().await.unwrap().expect("a page");
+    assert_eq!(sids(&page.items), [sent[0], sent[1]]);
+    assert!(page.next_page().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn hand_paging_reports_a_repeated_page_instead_of_an_empty_one() {
+    let (base, seen) = scripted_server(vec![
+        Scripted::Answer(
+            200,
+            page(0..3, 0, 3, Some(next_url(TWILIO, 3, 1, "PT1"))).to_string(),
+        ),
+        Scripted::Answer(
+            200,
+            page(0..3, 1, 3, Some(next_url(TWILIO, 3, 2, "PT2"))).to_string(),
+        ),
+    ])
+    .await;
+    let first = client(&base)
+        .participants(&service(), CONVERSATION)
+        .page_size(3)
+        .first_page()
+        .await
+        .unwrap()
+        .expect("a page");
+    assert_eq!(sids(&first.items), expected_sids(0..3));
+    let err = first.next_page().await.unwrap_err();
+    assert_eq!(
+        pagination_error(Some(err)),
+        "page 2 repeats page 1 (the same items in the same order); stopping instead of \
+         repeating them"
+    );
+    assert_eq!(lines(&seen).len(), 2);
 }

@@ -415,3 +415,108 @@ async fn pages_follow_page_tokens() {
     let (status, body) = get(&fake, &path("Identity=agent-7&Page=1&PageToken=PT00000009")).await;
     assert_eq!((status, &body["code"]), (400, &json!(21481)));
 }
+
+fn fake_client(fake: &FakeServer) -> twilio_conversations::Client {
+    twilio_conversations::Client::builder()
+        .base_url(fake.base_url())
+        .credentials(fake.credentials())
+        .build()
+        .unwrap()
+}
+
+/// One address in one conversation twice (two proxy addresses): both entries are listed,
+/// a dry run sends nothing, and the removal deletes both, by their participant SIDs, with
+/// the webhook flag asked for.
+#[tokio::test]
+async fn an_address_twice_in_one_conversation_is_listed_and_removed_twice() {
+    use futures_util::StreamExt;
+    use twilio_conversations::{Deletion, ParticipantRef};
+    let fake = FakeServer::start().await.unwrap();
+    let service: twilio_conversations::ServiceSid = FAKE_SERVICE.parse().unwrap();
+    fake.add_conversation(&service, "two-lines", []);
+    let client = fake_client(&fake);
+    let participants = client.participants(&service, "two-lines");
+    let mut created = Vec::new();
+    for proxy in ["+15017122661", "+15017122662"] {
+        let participant = participants
+            .create()
+            .address("+15550001")
+            .proxy_address(proxy)
+            .await
+            .unwrap();
+        created.push(participant.sid.unwrap().to_string());
+    }
+    created.sort();
+    let who = ParticipantRef::address("+15550001");
+
+    let listed = client
+        .participant_conversations(&service, who.clone())
+        .list()
+        .await
+        .unwrap();
+    let mut sids: Vec<String> = listed
+        .iter()
+        .map(|found| found.participant_sid.as_ref().unwrap().to_string())
+        .collect();
+    sids.sort();
+    assert_eq!(sids, created);
+    assert_eq!(listed[0].conversation_sid, listed[1].conversation_sid);
+
+    let plan = client
+        .fleet(&service)
+        .remove_everywhere(who.clone())
+        .webhook_enabled(true)
+        .plan()
+        .await
+        .unwrap();
+    assert_eq!(plan.entries().len(), 2);
+    assert!(fake.requests().iter().all(|r| r.method != "DELETE"));
+    assert_eq!(fake.participants(&service, "two-lines").len(), 2);
+
+    let removed: Vec<_> = plan.run().collect().await;
+    assert_eq!(removed.len(), 2);
+    assert!(removed
+        .iter()
+        .all(|done| matches!(done.result, Ok(Deletion::Deleted))));
+    let mut deleted: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    deleted.sort();
+    assert_eq!(deleted, created, "deleted by the listed participant SIDs");
+    for delete in fake.requests().iter().filter(|r| r.method == "DELETE") {
+        assert!(
+            delete
+                .headers
+                .iter()
+                .any(|(name, value)| name == "x-twilio-webhook-enabled" && value == "true"),
+            "{:?}",
+            delete.headers
+        );
+    }
+    assert!(fake.participants(&service, "two-lines").is_empty());
+}
+
+/// The fake hands out participant SIDs unique across all its conversations, as Twilio does.
+#[tokio::test]
+async fn the_fake_hands_out_unique_participant_sids_across_conversations() {
+    let fake = FakeServer::start().await.unwrap();
+    let service: twilio_conversations::ServiceSid = FAKE_SERVICE.parse().unwrap();
+    let client = fake_client(&fake);
+    let mut sids = Vec::new();
+    for n in 0..20 {
+        let room = format!("room-{n}");
+        fake.add_conversation(&service, room.as_str(), []);
+        let participants = client.participants(&service, room.as_str());
+        for identity in ["agent-7", "agent-8"] {
+            let created = participants.create().identity(identity).await.unwrap();
+            sids.push(created.sid.unwrap().to_string());
+        }
+    }
+    let mut unique = sids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 40, "{sids:?}");
+}

@@ -1,6 +1,6 @@
 //! Property tests: SID parsing agrees with the spec's pattern, no input makes the page
 //! decoder panic, and any sequence of server pages is walked to an end or an error within a
-//! bound, never yielding a participant twice. This is the bounded fuzz run CI does (set
+//! bound, never yielding a page's participants twice. This is the bounded fuzz run CI does (set
 //! `FUZZ_CASES` for a longer one).
 
 mod common;
@@ -119,50 +119,111 @@ proptest! {
     }
 }
 
-/// A `next_page_url` as a server might send it: a token and a page number, a page number
-/// alone, a token alone, or none.
-fn next_link() -> impl Strategy<Value = Option<String>> {
-    let host = "https://conversations.twilio.com";
+/// A page's content: `len` participants of its own (numbered from `node * 4`), the first
+/// sent twice on the page when `twice` (as Twilio's example page does).
+#[derive(Clone, Debug)]
+struct Content {
+    len: usize,
+    twice: bool,
+}
+
+impl Content {
+    fn participants(&self, node: usize) -> Vec<Value> {
+        let mut items: Vec<Value> = (node * 4..node * 4 + self.len)
+            .map(common::participant)
+            .collect();
+        if self.twice && self.len > 0 {
+            items.push(common::participant(node * 4));
+        }
+        items
+    }
+}
+
+/// How a page links to the next: honest (a token and page number of the node it names),
+/// fresh (a new token and a later page number every time, the hardest loop to notice),
+/// a page number alone, a token alone, or no link (the last page).
+#[derive(Clone, Copy, Debug)]
+enum Link {
+    Honest,
+    Fresh,
+    PageOnly,
+    TokenOnly,
+    None,
+}
+
+fn link() -> impl Strategy<Value = Link> {
     prop_oneof![
-        1 => Just(None),
-        4 => (0u64..6, 0u64..6).prop_map(move |(page, token)| {
-            Some(common::next_url(host, 3, page, &format!("PT{token}")))
-        }),
-        1 => (0u64..6).prop_map(move |page| Some(format!("{host}{}?Page={page}", common::PATH))),
-        1 => (0u64..6).prop_map(move |token| {
-            Some(format!("{host}{}?PageToken=PT{token}", common::PATH))
-        }),
+        3 => Just(Link::Honest),
+        3 => Just(Link::Fresh),
+        1 => Just(Link::PageOnly),
+        1 => Just(Link::TokenOnly),
+        1 => Just(Link::None),
     ]
 }
 
-/// A page as a server might send it: up to four participants out of eight (so pages
-/// overlap and repeat), any page number, any link.
-fn server_page() -> impl Strategy<Value = String> {
-    (prop::collection::vec(0usize..8, 0..4), 0u64..6, next_link()).prop_map(
-        |(items, number, next)| {
-            let mut body = common::page(0..0, number, 3, next);
-            body["participants"] =
-                Value::Array(items.into_iter().map(common::participant).collect());
-            body.to_string()
-        },
-    )
+/// The page a server answers at `step`: `node`'s content, linking as `link` says to
+/// `target` (the node answered next).
+fn server_page(
+    contents: &[Content],
+    step: usize,
+    node: usize,
+    link: Link,
+    target: usize,
+) -> String {
+    let host = "https://conversations.twilio.com";
+    let path = common::PATH;
+    let next = match link {
+        Link::Honest => Some(common::next_url(
+            host,
+            3,
+            target as u64,
+            &format!("PT{target}"),
+        )),
+        Link::Fresh => Some(common::next_url(
+            host,
+            3,
+            step as u64 + 1,
+            &format!("PTstep{step}"),
+        )),
+        Link::PageOnly => Some(format!("{host}{path}?Page={target}")),
+        Link::TokenOnly => Some(format!("{host}{path}?PageToken=PT{target}")),
+        Link::None => None,
+    };
+    let mut body = common::page(0..0, step as u64, 3, next);
+    body["participants"] = Value::Array(contents[node].participants(node));
+    body.to_string()
 }
 
 proptest! {
     #![proptest_config(common::cases(64))]
 
-    /// The server answers request `n` with page `n` (and the last page ever after): the walk
-    /// ends or stops with `Error::Pagination` within the pages plus the empty-page bound,
-    /// and no SID comes twice.
+    /// A server made of a few distinct pages, answering in any order (links back, loops,
+    /// fresh tokens for a page already sent, chains of empty pages; the last answer ever
+    /// after): the walk ends or stops with `Error::Pagination` within the answers plus the
+    /// empty-page bound, never yields a page's participants twice (inside a page they come
+    /// as sent, a repeat included), and what it yields is the answers' pages in order.
     #[test]
-    fn any_sequence_of_pages_ends_or_errors_within_a_bound(
-        pages in prop::collection::vec(server_page(), 1..8),
+    fn any_sequence_of_pages_ends_or_errors_without_repeating_a_page(
+        contents in prop::collection::vec(
+            (0usize..4, any::<bool>()).prop_map(|(len, twice)| Content { len, twice }),
+            1..5,
+        ),
+        steps in prop::collection::vec((any::<prop::sample::Index>(), link()), 1..10),
     ) {
+        let nodes: Vec<usize> = steps.iter().map(|(node, _)| node.index(contents.len())).collect();
+        let script: Vec<common::Scripted> = steps
+            .iter()
+            .enumerate()
+            .map(|(step, (_, link))| {
+                let target = nodes.get(step + 1).copied().unwrap_or(nodes[step]);
+                let body = server_page(&contents, step, nodes[step], *link, target);
+                common::Scripted::Answer(200, body)
+            })
+            .collect();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let script = pages.iter().map(|body| common::Scripted::Answer(200, body.clone())).collect();
         let (yielded, requests, outcome) = runtime.block_on(async {
             let (base, seen) = common::scripted_server(script).await;
             let mut stream = common::client(&base)
@@ -182,11 +243,20 @@ proptest! {
         if let Some(err) = &outcome {
             prop_assert!(matches!(err, Error::Pagination(_)), "{err:?}");
         }
-        let bound = pages.len() + MAX_EMPTY_PAGES as usize + 1;
-        prop_assert!(requests <= bound, "{requests} requests for {} pages", pages.len());
-        let mut unique = yielded.clone();
-        unique.sort();
-        unique.dedup();
-        prop_assert_eq!(unique.len(), yielded.len(), "{:?}", yielded);
+        let bound = steps.len() + MAX_EMPTY_PAGES as usize + 1;
+        prop_assert!(requests <= bound, "{requests} requests for {} answers", steps.len());
+        // Nobody twice across pages: a SID comes at most as often as its one page holds it.
+        for (node, content) in contents.iter().enumerate() {
+            let page: Vec<String> = content
+                .participants(node)
+                .iter()
+                .map(|p| p["sid"].as_str().unwrap().to_owned())
+                .collect();
+            for sid in &page {
+                let on_page = page.iter().filter(|s| *s == sid).count();
+                let got = yielded.iter().filter(|s| *s == sid).count();
+                prop_assert!(got <= on_page, "{sid} yielded {got} times: {yielded:?}");
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use httpmock::{Method, MockServer};
 use serde_json::json;
 use twilio_conversations::{
     testing::FakeServer, Client, ConversationSid, Deletion, Error, ParticipantSid, RetryPolicy,
-    ServiceSid,
+    ServiceSid, WriteOperation,
 };
 
 const MEMBER: &str = "MB00000000000000000000000000000007";
@@ -241,7 +241,7 @@ async fn a_create_whose_answer_is_lost_is_sent_once_and_reported_as_unknown() {
         .unwrap_err();
     match &err {
         Error::OutcomeUnknown {
-            operation: "create",
+            operation: WriteOperation::Create,
             attempts: 1,
             ..
         } => {}
@@ -249,6 +249,10 @@ async fn a_create_whose_answer_is_lost_is_sent_once_and_reported_as_unknown() {
     }
     assert!(!err.is_retryable() && !err.is_local());
     assert!(err.to_string().contains("outcome is unknown"), "{err}");
+    assert!(
+        matches!(err, Error::OutcomeUnknown { ref cause, .. } if matches!(**cause, Error::Transport { .. })),
+        "the cut connection is kept as the cause: {err:?}"
+    );
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1, "the create was sent once: {seen:?}");
     assert_eq!(seen[0].1, "Identity=alice");
@@ -279,7 +283,7 @@ async fn a_create_times_out_as_unknown_but_an_update_is_retried() {
         .identity("alice")
         .await
         .unwrap_err();
-    let (cause, status, sid, attempts) = unknown(&err, "create");
+    let (cause, status, sid, attempts) = unknown(&err, WriteOperation::Create);
     assert_eq!((status, sid, attempts), (None, None, 1));
     assert_eq!(cause, "the attempt timeout of 1s fired after 1 attempt");
     assert_eq!(
@@ -586,9 +590,11 @@ async fn scripted_faults_apply_to_writes_and_can_be_cleared() {
     assert!(participants.create().identity("y").await.is_ok());
 }
 
-/// The parts of an [`Error::OutcomeUnknown`], or a panic naming what came instead; also checks
-/// that such an error is never offered as retryable.
-fn unknown(err: &Error, operation: &str) -> (String, Option<u16>, Option<String>, u32) {
+/// The parts of an [`Error::OutcomeUnknown`] (its cause as text), or a panic naming what
+/// came instead; also checks that such an error is never offered as retryable and that its
+/// `source()` is its cause.
+fn unknown(err: &Error, operation: WriteOperation) -> (String, Option<u16>, Option<String>, u32) {
+    use std::error::Error as _;
     match err {
         Error::OutcomeUnknown {
             operation: op,
@@ -596,17 +602,21 @@ fn unknown(err: &Error, operation: &str) -> (String, Option<u16>, Option<String>
             status,
             sid,
             attempts,
+            ..
         } if *op == operation => {
             assert!(!err.is_retryable() && !err.is_local(), "{err:?}");
             assert_eq!(err.status(), *status);
-            assert!(
-                err.to_string().starts_with(&format!(
-                    "the {operation} request was sent but its outcome is unknown ({cause}); "
-                )),
-                "{err}"
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "the {operation} request was sent but its outcome is unknown; check \
+                     whether it took effect (fetch the participant) before trying again"
+                )
             );
+            let source = err.source().expect("the cause is the source");
+            assert_eq!(source.to_string(), cause.to_string());
             (
-                cause.clone(),
+                cause.to_string(),
                 *status,
                 sid.as_ref().map(ToString::to_string),
                 *attempts,
@@ -641,7 +651,7 @@ async fn a_create_answered_500_is_sent_once_and_unknown_with_the_status() {
     )])
     .await;
     let err = create_alice(&base).await.unwrap_err();
-    let (cause, status, sid, attempts) = unknown(&err, "create");
+    let (cause, status, sid, attempts) = unknown(&err, WriteOperation::Create);
     assert_eq!((status, sid, attempts), (Some(500), None, 1));
     assert!(cause.starts_with("the API answered HTTP 500"), "{cause}");
     assert_eq!(
@@ -682,7 +692,7 @@ async fn a_create_answered_with_a_success_it_cannot_read_is_unknown_with_the_sid
     for (answer, want_status, want_sid, want_cause) in cases {
         let (base, seen) = scripted_server(vec![answer]).await;
         let err = create_alice(&base).await.unwrap_err();
-        let (cause, status, sid, attempts) = unknown(&err, "create");
+        let (cause, status, sid, attempts) = unknown(&err, WriteOperation::Create);
         assert_eq!(
             (status, sid.as_deref(), attempts),
             (want_status, want_sid, 1),
@@ -700,7 +710,7 @@ async fn a_create_answered_with_a_success_it_cannot_read_is_unknown_with_the_sid
 async fn a_create_cut_after_sending_is_unknown_without_a_status() {
     let (base, seen) = scripted_server(vec![Scripted::Cut]).await;
     let err = create_alice(&base).await.unwrap_err();
-    let (_, status, sid, attempts) = unknown(&err, "create");
+    let (_, status, sid, attempts) = unknown(&err, WriteOperation::Create);
     assert_eq!((status, sid, attempts), (None, None, 1));
     assert_eq!(
         requests(&seen),
@@ -732,7 +742,7 @@ async fn the_call_deadline_firing_with_a_create_on_the_wire_is_unknown() {
     // before the attempt timeout (60 s), with the create on the wire.
     let (base, seen) = scripted_server(vec![Scripted::Hold]).await;
     let err = create_alice_under_a_one_second_deadline(&base).await;
-    let (cause, status, sid, attempts) = unknown(&err, "create");
+    let (cause, status, sid, attempts) = unknown(&err, WriteOperation::Create);
     assert_eq!((status, sid, attempts), (None, None, 1));
     assert_eq!(cause, "the call timeout of 1s fired after 1 attempt");
     assert_eq!(
@@ -753,7 +763,7 @@ async fn an_unknown_outcome_never_carries_an_earlier_attempts_429() {
     ])
     .await;
     let err = create_alice_under_a_one_second_deadline(&base).await;
-    let (_, status, sid, attempts) = unknown(&err, "create");
+    let (_, status, sid, attempts) = unknown(&err, WriteOperation::Create);
     assert_eq!((status, sid, attempts), (None, None, 2));
     assert_eq!(err.status(), None, "a 429 would invite a second create");
     assert_eq!(requests(&seen).len(), 2);
@@ -772,7 +782,7 @@ async fn an_update_answered_503_every_time_is_unknown_after_the_policys_attempts
         .identity("bob")
         .await
         .unwrap_err();
-    let (cause, status, sid, attempts) = unknown(&err, "update");
+    let (cause, status, sid, attempts) = unknown(&err, WriteOperation::Update);
     assert_eq!((status, sid, attempts), (Some(503), None, 4));
     assert!(cause.starts_with("the API answered HTTP 503"), "{cause}");
     let update = (

@@ -19,11 +19,12 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use twilio_conversations::{
-    prelude::*, CreateParticipant, Creation, DeleteParticipant, Deletion, Error, FleetProgress,
-    FleetRun, ParticipantRef, DEFAULT_FLEET_CONCURRENCY,
+    prelude::*, CreateParticipant, Creation, Deletion, Error, FleetProgress, FleetRun,
+    InConversation, ParticipantRef, RemoveEverywhere, DEFAULT_FLEET_CONCURRENCY,
 };
 
 use crate::{
+    error_text,
     output::{BulkOutput, BulkRecord, ConversationsOutput, Format},
     Endpoint, Failure, Given, Session,
 };
@@ -102,9 +103,10 @@ pub async fn conversations(args: ConversationsArgs) -> Result<(), Failure> {
     Ok(out.finish()?)
 }
 
-/// `remove --all-conversations`: lists the conversations `who` is in, then deletes it from
-/// each by the participant SID the listing gives, `concurrency` at a time; with `dry_run`,
-/// prints each as `would_delete` and sends no DELETE.
+/// `remove --all-conversations`: the library's [`twilio_conversations::RemoveEverywhere`]
+/// (lists the conversations `who` is in, then deletes it from each by the participant SID
+/// the listing gives, `concurrency` at a time); with `dry_run`, prints each as
+/// `would_delete` and sends no DELETE.
 pub async fn remove_everywhere(
     session: &Session,
     who: ParticipantRef,
@@ -112,32 +114,29 @@ pub async fn remove_everywhere(
     dry_run: bool,
     webhook_enabled: Option<bool>,
 ) -> Result<(), Failure> {
-    let found = session
+    let plan = session
         .client
-        .participant_conversations(&session.service, who)
-        .list()
+        .fleet(&session.service)
+        .concurrency(fleet_concurrency(concurrency))
+        .remove_everywhere(who)
+        .given(webhook_enabled, RemoveEverywhere::webhook_enabled)
+        .plan()
         .await?;
-    let items: Vec<(String, Option<String>)> = found
+    let sids: Vec<Option<String>> = plan
+        .entries()
         .iter()
-        .map(|c| {
-            let conversation = c
-                .conversation_sid
-                .as_ref()
-                .map(ToString::to_string)
-                .or_else(|| c.conversation_unique_name.clone())
-                .unwrap_or_default();
-            (
-                conversation,
-                c.participant_sid.as_ref().map(ToString::to_string),
-            )
-        })
+        .map(|found| found.participant_sid.as_ref().map(ToString::to_string))
         .collect();
     let mut report = Report::new(session.format, false)?;
     if dry_run {
-        for (conversation, sid) in &items {
+        for (found, sid) in plan.entries().iter().zip(&sids) {
+            let conversation = found
+                .conversation()
+                .map(|conversation| conversation.to_string())
+                .unwrap_or_default();
             report.record(&BulkRecord {
                 line: None,
-                conversation,
+                conversation: &conversation,
                 outcome: "would_delete",
                 participant_sid: sid.as_deref(),
                 error: None,
@@ -146,28 +145,13 @@ pub async fn remove_everywhere(
         report.end_output()?;
         eprintln!(
             "dry run: would remove the participant from {} conversations; nothing was sent",
-            items.len()
+            sids.len()
         );
         return Ok(());
     }
-    let run = session
-        .client
-        .fleet(&session.service)
-        .concurrency(fleet_concurrency(concurrency))
-        .run(items.clone(), move |participants, (_, sid)| async move {
-            let sid = sid.ok_or_else(|| Error::InvalidInput {
-                parameter: "Sid",
-                reason: "the listing gave no participant SID for this conversation".into(),
-            })?;
-            participants
-                .delete(sid)
-                .given(webhook_enabled, DeleteParticipant::webhook_enabled)
-                .send_unless_gone()
-                .await
-        });
     report
-        .run(run, |index, result| {
-            let sid = items[index].1.clone();
+        .run(plan.run(), |index, result| {
+            let sid = sids[index].clone();
             match result {
                 Ok(Deletion::Deleted) => ("deleted", sid),
                 // `AlreadyGone`, and any kind of removal newer than this tool.
@@ -184,20 +168,42 @@ pub struct Creating {
     /// The line it came from, from 1.
     line: usize,
     conversation: String,
-    identity: Option<String>,
-    address: Option<String>,
-    proxy_address: Option<String>,
-    projected_address: Option<String>,
-    attributes: Option<String>,
-    role_sid: Option<String>,
-    date_created: Option<chrono::DateTime<chrono::Utc>>,
-    date_updated: Option<chrono::DateTime<chrono::Utc>>,
-    webhook_enabled: Option<bool>,
+    fields: CreateFields,
 }
 
-impl Creating {
-    /// The create request for this participant.
-    fn request(self, create: CreateParticipant) -> CreateParticipant {
+/// The fields of a create, from the flags of `create` or a line of `create --from`: the
+/// one place they are applied to the request.
+#[derive(Default)]
+pub struct CreateFields {
+    /// `--identity` / `identity`.
+    pub identity: Option<String>,
+    /// `--messaging-binding.address` / `messaging_binding.address`.
+    pub address: Option<String>,
+    /// `--messaging-binding.proxy-address` / `messaging_binding.proxy_address`.
+    pub proxy_address: Option<String>,
+    /// `--messaging-binding.projected-address` / `messaging_binding.projected_address`.
+    pub projected_address: Option<String>,
+    /// `--attributes` / `attributes` (JSON text).
+    pub attributes: Option<String>,
+    /// `--role-sid` / `role_sid`.
+    pub role_sid: Option<String>,
+    /// `--date-created` / `date_created`.
+    pub date_created: Option<chrono::DateTime<chrono::Utc>>,
+    /// `--date-updated` / `date_updated`.
+    pub date_updated: Option<chrono::DateTime<chrono::Utc>>,
+    /// `--x-twilio-webhook-enabled` / `x_twilio_webhook_enabled`.
+    pub webhook_enabled: Option<bool>,
+}
+
+impl CreateFields {
+    /// True when the fields name a participant: an identity, an address or a projected
+    /// address.
+    pub fn name_a_participant(&self) -> bool {
+        self.identity.is_some() || self.address.is_some() || self.projected_address.is_some()
+    }
+
+    /// `create` with these fields set.
+    pub fn request(self, create: CreateParticipant) -> CreateParticipant {
         create
             .given(self.identity, CreateParticipant::identity)
             .given(self.address, CreateParticipant::address)
@@ -259,15 +265,7 @@ fn parse_creation(line: usize, text: &str) -> Result<Creating, String> {
     let mut item = Creating {
         line,
         conversation: String::new(),
-        identity: None,
-        address: None,
-        proxy_address: None,
-        projected_address: None,
-        attributes: None,
-        role_sid: None,
-        date_created: None,
-        date_updated: None,
-        webhook_enabled: None,
+        fields: CreateFields::default(),
     };
     for (name, value) in fields {
         if value.is_null() {
@@ -284,12 +282,12 @@ fn parse_creation(line: usize, text: &str) -> Result<Creating, String> {
         };
         match name.as_str() {
             "conversation_sid" => item.conversation = text()?,
-            "identity" => item.identity = Some(text()?),
-            "messaging_binding.address" => item.address = Some(text()?),
-            "messaging_binding.proxy_address" => item.proxy_address = Some(text()?),
-            "messaging_binding.projected_address" => item.projected_address = Some(text()?),
+            "identity" => item.fields.identity = Some(text()?),
+            "messaging_binding.address" => item.fields.address = Some(text()?),
+            "messaging_binding.proxy_address" => item.fields.proxy_address = Some(text()?),
+            "messaging_binding.projected_address" => item.fields.projected_address = Some(text()?),
             "attributes" => {
-                item.attributes = Some(match &value {
+                item.fields.attributes = Some(match &value {
                     Value::String(json) => {
                         serde_json::from_str::<Value>(json)
                             .map_err(|e| format!("`attributes` is not JSON text: {e}"))?;
@@ -298,11 +296,11 @@ fn parse_creation(line: usize, text: &str) -> Result<Creating, String> {
                     other => other.to_string(),
                 });
             }
-            "role_sid" => item.role_sid = Some(text()?),
-            "date_created" => item.date_created = Some(date()?),
-            "date_updated" => item.date_updated = Some(date()?),
+            "role_sid" => item.fields.role_sid = Some(text()?),
+            "date_created" => item.fields.date_created = Some(date()?),
+            "date_updated" => item.fields.date_updated = Some(date()?),
             "x_twilio_webhook_enabled" => match value {
-                Value::Bool(on) => item.webhook_enabled = Some(on),
+                Value::Bool(on) => item.fields.webhook_enabled = Some(on),
                 _ => return Err("`x_twilio_webhook_enabled` must be true or false".into()),
             },
             _ => return Err(format!("unknown field `{name}` (known: {CREATE_FIELDS})")),
@@ -311,7 +309,7 @@ fn parse_creation(line: usize, text: &str) -> Result<Creating, String> {
     if item.conversation.is_empty() {
         return Err("`conversation_sid` is missing".into());
     }
-    if item.identity.is_none() && item.address.is_none() && item.projected_address.is_none() {
+    if !item.fields.name_a_participant() {
         return Err(
             "a participant needs `identity`, `messaging_binding.address` or \
                     `messaging_binding.projected_address`"
@@ -337,7 +335,8 @@ pub async fn create_all(
         .fleet(&session.service)
         .concurrency(fleet_concurrency(concurrency))
         .run(work, |participants, (_, item)| async move {
-            item.request(participants.create())
+            item.fields
+                .request(participants.create())
                 .send_unless_present()
                 .await
         });
@@ -426,7 +425,7 @@ impl Report {
             .then(|| progress_bar(run.progress().total));
         while let Some(done) = run.next().await {
             let (outcome, sid) = classify(done.index, &done.result);
-            let error = done.result.as_ref().err().map(ToString::to_string);
+            let error = done.result.as_ref().err().map(error_text);
             let conversation = done.conversation.to_string();
             self.record(&BulkRecord {
                 line: self.lines.get(done.index).copied(),

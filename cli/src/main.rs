@@ -7,8 +7,8 @@
 //! ```
 
 mod bulk;
-mod listen;
 mod fake;
+mod listen;
 mod output;
 mod webhook;
 
@@ -23,8 +23,8 @@ use output::{Format, Output};
 use twilio_conversations::{
     prelude::*,
     testing::{self, FakeServer},
-    Client, ClientBuilder, ConversationSid, CreateParticipant, Credentials, DeleteParticipant,
-    Deletion, Error, ListParticipants, ParticipantsHandler, ServiceSid, UpdateParticipant,
+    Client, ClientBuilder, ConversationSid, Credentials, DeleteParticipant, Deletion, Error,
+    ListParticipants, ParticipantsHandler, ServiceSid, UpdateParticipant,
 };
 
 /// The demo conversation: a few hundred participants over several pages.
@@ -402,11 +402,20 @@ impl Failure {
     }
 }
 
+/// What the tool says of a library error: its message, and for a write whose outcome is
+/// unknown the cause the library keeps as `source()` (the 5xx answer, the timeout…).
+pub fn error_text(error: &Error) -> String {
+    match error {
+        Error::OutcomeUnknown { cause, .. } => format!("{error} (what was lost: {cause})"),
+        _ => error.to_string(),
+    }
+}
+
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
         match error {
             Error::OutcomeUnknown { .. } => Failure::OutcomeUnknown {
-                message: error.to_string(),
+                message: error_text(&error),
                 advice: FETCH_BEFORE_RETRYING,
             },
             _ if error.is_local() => Failure::Usage(error.to_string()),
@@ -611,7 +620,8 @@ trait Given: Sized {
 
 impl<B> Given for B {}
 
-/// Applies the flags create and update share; their builders' setters have the same names.
+/// Applies the flags of update that create shares (create's are applied by
+/// [`bulk::CreateFields::request`], for `create` and `create --from` alike).
 macro_rules! write_fields {
     ($builder:expr, $fields:expr) => {{
         let WriteFields {
@@ -672,7 +682,25 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
         let session = Session::open(args.endpoint, None, args.concurrency).await?;
         return bulk::create_all(&session, items, args.concurrency).await;
     }
-    if args.identity.is_none() && args.address.is_none() && args.projected_address.is_none() {
+    let WriteFields {
+        attributes,
+        role_sid,
+        date_created,
+        date_updated,
+        x_twilio_webhook_enabled,
+    } = args.common;
+    let fields = bulk::CreateFields {
+        identity: args.identity,
+        address: args.address,
+        proxy_address: args.proxy_address,
+        projected_address: args.projected_address,
+        attributes,
+        role_sid,
+        date_created,
+        date_updated,
+        webhook_enabled: x_twilio_webhook_enabled,
+    };
+    if !fields.name_a_participant() {
         return Err(Failure::Usage(
             "a participant needs --identity (chat), --messaging-binding.address (SMS, \
              WhatsApp) or --messaging-binding.projected-address (group MMS)"
@@ -681,14 +709,8 @@ async fn create(args: CreateArgs) -> Result<(), Failure> {
     }
     let named = conversation(args.conversation_sid, args.endpoint.demo)?;
     let session = Session::open(args.endpoint, named, None).await?;
-    let create = session
-        .participants
-        .create()
-        .given(args.identity, CreateParticipant::identity)
-        .given(args.address, CreateParticipant::address)
-        .given(args.proxy_address, CreateParticipant::proxy_address)
-        .given(args.projected_address, CreateParticipant::projected_address);
-    let created = write_fields!(create, args.common)
+    let created = fields
+        .request(session.participants.create())
         .send()
         .await
         .map_err(write_failure(

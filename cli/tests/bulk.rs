@@ -514,3 +514,58 @@ async fn remove_everywhere_keeps_at_most_concurrency_requests_in_flight() {
     assert_eq!(sorted_lines(&removed).len(), agent.len());
     assert_eq!(fake.peak_in_flight(), 2);
 }
+
+/// `remove --address … --all-conversations` runs the library's removal: an address in one
+/// conversation twice (two proxy addresses) is removed twice, by the listed SIDs, with the
+/// webhook flag given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remove_everywhere_removes_an_address_there_twice_with_the_webhook_flag() {
+    let fake = FakeServer::start().await.unwrap();
+    let sid: ConversationSid = room(0).parse().unwrap();
+    let mut participants = testing::participants(&service(), &sid, 3, 7);
+    for (participant, proxy) in participants
+        .iter_mut()
+        .zip(["+15017122661", "+15017122662"])
+    {
+        participant.identity = None;
+        participant.messaging_binding = Some(
+            serde_json::from_value(
+                json!({"type": "sms", "address": "+15550001", "proxy_address": proxy}),
+            )
+            .unwrap(),
+        );
+    }
+    let mut twice: Vec<String> = participants[..2]
+        .iter()
+        .map(|p| p.sid.as_ref().unwrap().to_string())
+        .collect();
+    twice.sort();
+    fake.add_conversation(&service(), sid, participants);
+    let args = [
+        "remove",
+        "--address",
+        "+15550001",
+        "--all-conversations",
+        "--x-twilio-webhook-enabled",
+        "true",
+        "-o",
+        "jsonl",
+    ];
+    let removed = tool(&fake, &args, "").await;
+    assert_eq!(removed.status.code(), Some(0), "{}", stderr(&removed));
+    let expected: Vec<Value> = twice
+        .iter()
+        .map(|p| json!({"conversation_sid": room(0), "outcome": "deleted", "participant_sid": p}))
+        .collect();
+    assert_eq!(sorted_lines(&removed), expected);
+    let deletes: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .collect();
+    assert_eq!(deletes.len(), 2);
+    for delete in &deletes {
+        assert_eq!(delete.header("x-twilio-webhook-enabled"), Some("true"));
+    }
+    assert_eq!(fake.participants(&service(), room(0).as_str()).len(), 1);
+}

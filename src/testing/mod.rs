@@ -53,7 +53,7 @@ use std::{
     fmt,
     net::SocketAddr,
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex, PoisonError, RwLock,
     },
     time::Duration,
@@ -202,6 +202,7 @@ impl FakeServer {
             max_in_flight: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             peak_in_flight: AtomicUsize::new(0),
+            participants_created: AtomicU64::new(0),
             outage: Mutex::default(),
             webhooks: webhooks::Webhooks::default(),
             event_sink: event_sink::EventSink::default(),
@@ -382,6 +383,8 @@ struct State {
     max_in_flight: Mutex<Option<usize>>,
     in_flight: AtomicUsize,
     peak_in_flight: AtomicUsize,
+    /// Participants created through the API in all conversations, numbering new SIDs.
+    participants_created: AtomicU64,
     /// Every request is answered with this status until then.
     outage: Mutex<Option<(tokio::time::Instant, u16)>>,
 }
@@ -598,7 +601,12 @@ impl State {
         let resource_url = format!("{}{}", self.base_url, path);
         let answer = match (request.method.as_str(), route.participant.as_deref()) {
             ("GET", None) => return self.list(&mut conversation, path, &request.query),
-            ("POST", None) => conversation.create(&route.service, &resource_url, &request.form()),
+            ("POST", None) => conversation.create(
+                &route.service,
+                &resource_url,
+                &request.form(),
+                &self.participants_created,
+            ),
             ("GET", Some(id)) => conversation.fetch(id),
             ("POST", Some(id)) => conversation.update(id, &request.form()),
             ("DELETE", Some(id)) => conversation.delete(id),

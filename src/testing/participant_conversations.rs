@@ -105,7 +105,9 @@ impl State {
         json_response(200, render(&first, &items, size, start, page))
     }
 
-    /// One item per conversation of `service` holding the participant, in SID order.
+    /// One item per participant of `service` that is the one asked for, in conversation
+    /// SID then participant SID order (an address in one conversation twice, with two
+    /// proxy addresses, is two items).
     fn items(&self, service: &str, wanted: &Wanted<'_>) -> Vec<Value> {
         let conversations: Vec<(String, Arc<Mutex<Conversation>>)> = self
             .conversations
@@ -117,16 +119,23 @@ impl State {
             .collect();
         let mut items: Vec<Value> = conversations
             .into_iter()
-            .filter_map(|(name, conversation)| {
+            .flat_map(|(name, conversation)| {
                 let conversation = conversation.lock().unwrap_or_else(PoisonError::into_inner);
-                let participant = conversation.find_where(|p| wanted.holds(p))?;
-                Some(self.item(service, &name, conversation.sid(), &participant))
+                conversation
+                    .all_where(|p| wanted.holds(p))
+                    .iter()
+                    .map(|participant| self.item(service, &name, conversation.sid(), participant))
+                    .collect::<Vec<_>>()
             })
             .collect();
         items.sort_by(|a, b| {
-            a["conversation_sid"]
-                .as_str()
-                .cmp(&b["conversation_sid"].as_str())
+            let key = |item: &Value| {
+                (
+                    item["conversation_sid"].as_str().map(str::to_owned),
+                    item["participant_sid"].as_str().map(str::to_owned),
+                )
+            };
+            key(a).cmp(&key(b))
         });
         items
     }

@@ -1,6 +1,9 @@
 //! The fake's state of one conversation and Twilio's rules for changing it.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -57,8 +60,6 @@ pub(super) struct Conversation {
     items: Vec<Box<str>>,
     /// The conversation's `CH…` SID, for participants created here.
     sid: ConversationSid,
-    /// How many participants this fake has created here, for new SIDs.
-    created: u64,
     /// Rendered page bodies by (page size, first item, page index); cleared on every change.
     pages: HashMap<(usize, usize, u64), Bytes>,
 }
@@ -79,7 +80,6 @@ impl Conversation {
         Self {
             items,
             sid,
-            created: 0,
             pages: HashMap::new(),
         }
     }
@@ -89,12 +89,14 @@ impl Conversation {
         &self.sid
     }
 
-    /// The JSON of the first participant for which `wanted` holds.
-    pub(super) fn find_where(&self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
+    /// The JSON of every participant for which `wanted` holds, in list order (an address
+    /// can be here twice, with two proxy addresses).
+    pub(super) fn all_where(&self, wanted: impl Fn(&Value) -> bool) -> Vec<Value> {
         self.items
             .iter()
             .filter_map(|item| serde_json::from_str::<Value>(item).ok())
-            .find(|participant| wanted(participant))
+            .filter(|participant| wanted(participant))
+            .collect()
     }
 
     pub(super) fn len(&self) -> usize {
@@ -129,11 +131,14 @@ impl Conversation {
     }
 
     /// Create: 201, or 400 without identity or address, 409 (50433/50416) for a duplicate.
+    /// `created` counts the participants the whole fake has created: each new SID is
+    /// numbered by it, so SIDs are unique across conversations, as Twilio's are.
     pub(super) fn create(
         &mut self,
         service: &str,
         collection_url: &str,
         form: &[(String, String)],
+        created: &AtomicU64,
     ) -> Answer {
         let field = |name: &str| {
             form.iter()
@@ -177,8 +182,8 @@ impl Conversation {
                 });
             }
         }
-        self.created += 1;
-        let sid = format!("MBfa4e{:028x}", self.created);
+        let number = created.fetch_add(1, Ordering::Relaxed) + 1;
+        let sid = format!("MBfa4e{number:028x}");
         let now = now();
         let binding = if address.is_some() || projected.is_some() {
             let kind = match address {

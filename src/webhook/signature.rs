@@ -61,8 +61,8 @@ pub enum SignatureError {
     )]
     Mismatch {
         /// The URL variants the signature was checked against: the URL as given, then with
-        /// its port removed or the scheme's default port added (user information shown as
-        /// `***`).
+        /// its port removed or the scheme's default port added (user information, query
+        /// values and any fragment shown as `***`: only the query's names are kept).
         tried: Vec<String>,
         /// How many tokens were tried.
         tokens: usize,
@@ -76,7 +76,8 @@ pub enum SignatureError {
         /// The lower-case hexadecimal SHA-256 of the body received.
         actual: String,
     },
-    /// The URL is not an absolute `scheme://host…` URL.
+    /// The URL is not an absolute `scheme://host…` URL (shown with user information, query
+    /// values and any fragment as `***`).
     #[error("malformed URL: {0}")]
     MalformedUrl(String),
     /// The form body is not `application/x-www-form-urlencoded` UTF-8 text.
@@ -229,7 +230,7 @@ impl RequestValidator {
         let Some(matched) = matched else {
             return Err(SignatureError::Mismatch {
                 // A webhook URL may carry credentials: they are never shown.
-                tried: variants.iter().map(|url| redact_userinfo(url)).collect(),
+                tried: variants.iter().map(|url| url_for_errors(url)).collect(),
                 tokens: self.tokens.len(),
             });
         };
@@ -393,6 +394,28 @@ pub(super) fn equal_in_constant_time(a: &[u8], b: &[u8]) -> bool {
     hmac::verify(&key, a, hmac::sign(&key, b).as_ref()).is_ok()
 }
 
+/// `url` as an error may show it: user information, each query value and any fragment
+/// replaced by `***` (a webhook URL's query can carry secrets); the query's names stay, to
+/// tell the variants apart.
+fn url_for_errors(url: &str) -> String {
+    let url = redact_userinfo(url);
+    let (url, fragment) = match url.split_once('#') {
+        Some((url, _)) => (url, "#***"),
+        None => (url.as_str(), ""),
+    };
+    let Some((head, query)) = url.split_once('?') else {
+        return format!("{url}{fragment}");
+    };
+    let names: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) => format!("{name}=***"),
+            None => pair.to_owned(),
+        })
+        .collect();
+    format!("{head}?{}{fragment}", names.join("&"))
+}
+
 /// Decodes `application/x-www-form-urlencoded` bytes strictly: `+` is a space, `%XX` a byte,
 /// and every name and value must be UTF-8 once decoded.
 fn parse_form(body: &[u8]) -> Result<Vec<(String, String)>, String> {
@@ -456,7 +479,7 @@ struct UrlParts<'a> {
 
 impl<'a> UrlParts<'a> {
     fn parse(url: &'a str) -> Result<Self, SignatureError> {
-        let shown = redact_userinfo(url);
+        let shown = url_for_errors(url);
         let malformed = |why: &str| SignatureError::MalformedUrl(format!("{why} in {shown:?}"));
         let (scheme, after) = url
             .split_once("://")
@@ -525,6 +548,27 @@ impl<'a> UrlParts<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_show_query_names_never_values() {
+        assert_eq!(
+            url_for_errors("https://u:p@example.com/hook?token=s3cret&flag&bodySHA256=ab#frag"),
+            "https://***@example.com/hook?token=***&flag&bodySHA256=***#***"
+        );
+        assert_eq!(
+            url_for_errors("https://example.com/hook"),
+            "https://example.com/hook"
+        );
+        let token = AuthToken::new("12345");
+        let err = RequestValidator::new(token)
+            .validate("https://example.com/hook?key=s3cret", b"", Some("bm90IGl0"))
+            .unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        assert!(
+            err.to_string().contains("https://example.com/hook?key=***"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn url_variants() {

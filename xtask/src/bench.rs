@@ -783,7 +783,9 @@ fn probe(base_url: &str, count: usize) -> serde_json::Value {
     )
 }
 
-fn memory_flatness() -> serde_json::Value {
+/// Streams 10,000 and 1,000,000 participants in child processes and prints their peak RSS
+/// and its ratio (also `cargo xtask bench-memory` alone).
+pub fn memory_flatness() -> serde_json::Value {
     let large = 1_000_000;
     println!("\nmemory: streaming 10,000 and {large} participants in child processes…");
     let served = Served::start(large, Duration::ZERO);

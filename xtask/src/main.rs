@@ -27,6 +27,8 @@ Commands:
   bench        stream() vs minimal reqwest + serde_json loops (typed and untyped), the
                tool, round-trip latency, and memory flatness
                [--participants N (100000)] [--runs N (5)] [--no-memory]
+  bench-memory peak RSS of child processes streaming 10,000 and 1,000,000
+               participants; fails when the larger peaks above 1.2x the smaller
   bench-profile
                a fixed workload to run under perf or valgrind: READER (ours, typed, floor)
                RUNTIME (current-thread, multi-thread) [PARTICIPANTS (100000)] [RUNS (1)]
@@ -134,7 +136,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(rest),
         // Timing unoptimized code says nothing: a debug xtask hands over to the release code
         // of the `profiling` profile (line tables and symbols kept for perf).
-        Some("bench" | "bench-profile" | "bench-fleet") if cfg!(debug_assertions) => {
+        Some("bench" | "bench-memory" | "bench-profile" | "bench-fleet")
+            if cfg!(debug_assertions) =>
+        {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = std::process::Command::new(cargo)
                 .args([
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
             exit_code(status)
         }
         Some("bench") => bench(rest),
+        Some("bench-memory") => bench_memory(),
         Some("bench-profile") => match profile_options(rest) {
             Ok((reader, flavor, participants, runs, work)) => {
                 bench::profile_main(reader, flavor, participants, runs, work);
@@ -178,6 +183,23 @@ fn main() -> ExitCode {
             eprintln!("unknown command {other:?}\n\n{COMMANDS}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The most the peak RSS of streaming 1,000,000 participants may be, as a multiple of
+/// streaming 10,000: the walk's memory grows with pages, never with participants.
+const MAX_MEMORY_RATIO: f64 = 1.2;
+
+/// `bench-memory`: the bench's peak-RSS rows alone, failing above [`MAX_MEMORY_RATIO`].
+fn bench_memory() -> ExitCode {
+    let ratio = bench::memory_flatness()["ratio"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    if ratio <= MAX_MEMORY_RATIO {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("bench-memory: ratio {ratio} is above {MAX_MEMORY_RATIO}");
+        ExitCode::FAILURE
     }
 }
 

@@ -190,18 +190,23 @@ pub fn run(inputs: &Inputs) -> Result<Report, String> {
     Ok(explain(&ours, &upstream, expected))
 }
 
-/// Compares, then marks each difference an explanation covers.
+/// Compares, then marks each difference an explanation covers. Every explanation that
+/// covers a difference counts as used (a second explanation of the same difference too),
+/// so only one that covers nothing is stale.
 pub fn explain(ours: &Value, upstream: &Value, expected: Vec<Expected>) -> Report {
     let (operations, differences) = compare(ours, upstream);
     let mut used = vec![false; expected.len()];
     let differences = differences
         .into_iter()
         .map(|difference| {
-            let covering = expected.iter().position(|e| covers(e, &difference));
-            if let Some(at) = covering {
-                used[at] = true;
+            let mut explained = false;
+            for (at, explanation) in expected.iter().enumerate() {
+                if covers(explanation, &difference) {
+                    used[at] = true;
+                    explained = true;
+                }
             }
-            (difference, covering.is_some())
+            (difference, explained)
         })
         .collect();
     let stale = expected
@@ -641,6 +646,46 @@ impl Comparison<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_explanation_of_one_difference_is_used_not_stale() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../openapi/participants.openapi.json"
+        ))
+        .unwrap();
+        let ours: Value = serde_json::from_str(&text).unwrap();
+        // Upstream: our spec with one operation's parameters gone.
+        let mut upstream = ours.clone();
+        let operation = upstream["paths"]
+            .as_object_mut()
+            .and_then(|paths| paths.values_mut().next())
+            .and_then(|path| path.as_object_mut())
+            .and_then(|path| path.values_mut().find(|op| op.get("operationId").is_some()))
+            .expect("an operation");
+        operation["parameters"] = serde_json::json!([]);
+        let (_, differences) = compare(&ours, &upstream);
+        let difference = differences.first().expect("a difference").clone();
+        let explanation = |element: &str, reason: &str| Expected {
+            operation: difference.operation.clone(),
+            element: element.into(),
+            kind: difference.kind.to_string(),
+            detail: None,
+            reason: reason.into(),
+        };
+        let report = explain(
+            &ours,
+            &upstream,
+            vec![
+                explanation(&difference.element, "the first reason"),
+                explanation("*", "the same difference, explained again"),
+                explanation("no such element", "explains nothing"),
+            ],
+        );
+        assert!(report.differences.iter().all(|(_, explained)| *explained));
+        let stale: Vec<&str> = report.stale.iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(stale, ["explains nothing"]);
+    }
 
     #[test]
     fn glob_matches_runs() {
