@@ -883,7 +883,10 @@ fn an_invalid_variable_is_named_and_its_value_never_shown() {
 #[test]
 fn a_mistyped_subcommand_or_flag_gets_a_suggestion() {
     for (args, tip) in [
-        (&["lst"][..], "a similar subcommand exists: 'list'"),
+        (
+            &["lst"][..],
+            "some similar subcommands exist: 'listen', 'list'",
+        ),
         (&["remvoe"][..], "a similar subcommand exists: 'remove'"),
         (
             &["list", "--demo", "--limt", "3"][..],
