@@ -6,7 +6,14 @@
 
 mod common;
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use tracing::Instrument;
+use tracing_subscriber::{layer::SubscriberExt, registry::LookupSpan, Layer};
 
 use twilio_conversations::{
     prelude::*, testing::FakeServer, Client, ConversationSid, Creation, Error, Participant,
@@ -267,7 +274,7 @@ async fn dropping_a_run_aborts_its_requests() {
         });
     // The run starts when polled; nothing finishes for a minute.
     assert!(futures_util::FutureExt::now_or_never(run.next()).is_none());
-    until(|| client.stats().in_flight == 4).await;
+    until(|| client.stats().in_flight == 4 && fake.requests().len() == 4).await;
     drop(run);
     until(|| client.stats().in_flight == 0).await;
     assert_eq!(fake.requests().len(), 4, "nothing more was sent");
@@ -339,4 +346,62 @@ impl twilio_conversations::InConversation for Named {
     fn conversation(&self) -> Option<twilio_conversations::ConversationId> {
         self.0.as_deref().map(Into::into)
     }
+}
+
+/// Records the parent of every request's span (`twilio_request`).
+#[derive(Clone, Default)]
+struct Parents(Arc<Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Parents {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().name() == "twilio_request" {
+            let parent = ctx
+                .span(id)
+                .and_then(|span| span.parent().map(|p| p.name()))
+                .unwrap_or("none");
+            self.0.lock().unwrap().push(parent.to_owned());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_items_and_pages_fetched_ahead_run_inside_the_callers_span() {
+    // The only test of this binary that sets a subscriber; the others' requests are
+    // recorded too, without these spans as parents.
+    let parents = Parents::default();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(parents.clone()))
+        .unwrap();
+    let fake = fake_with_rooms(6).await;
+    let fleet_client = client(&fake, 4);
+    let span = tracing::info_span!("fleet_job");
+    let run = span.in_scope(|| {
+        fleet_client
+            .fleet(&common::service())
+            .concurrency(3)
+            .run((0..6).map(room), |participants, _| async move {
+                participants.list().await
+            })
+    });
+    assert_eq!(run.collect::<Vec<_>>().await.len(), 6);
+
+    let fake = fake_with_participants(6).await;
+    let everyone: Vec<Participant> = client(&fake, 4)
+        .participants(&common::service(), common::CONVERSATION)
+        .page_size(2)
+        .stream()
+        .try_collect()
+        .instrument(tracing::info_span!("stream_job"))
+        .await
+        .unwrap();
+    assert_eq!(everyone.len(), 6);
+
+    let parents = parents.0.lock().unwrap();
+    let count = |name: &str| parents.iter().filter(|p| *p == name).count();
+    assert_eq!(count("fleet_job"), 6, "{parents:?}");
+    assert_eq!(count("stream_job"), 3, "three pages: {parents:?}");
 }
