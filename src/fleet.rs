@@ -451,7 +451,11 @@ impl Counts {
     fn stop(&mut self) {
         if !self.stopped {
             self.stopped = true;
-            self.progress.not_started = self.progress.total.map(|total| total - self.started);
+            // Saturating: an input may claim an exact length it does not keep.
+            self.progress.not_started = self
+                .progress
+                .total
+                .map(|total| total.saturating_sub(self.started));
         }
     }
 }
