@@ -119,7 +119,20 @@ async fn a_caller_sending_requests_between_fleet_items_finishes_while_the_cap_is
     let fake = fake_with_rooms(40).await;
     fake.set_latency(Duration::from_millis(20));
     fake.set_max_in_flight(Some(4));
-    let client = client(&fake, 16);
+    // Enough retries that no request gives up on its 429s on a loaded machine: what is
+    // tested is that the run does not stall.
+    let client = Client::builder()
+        .base_url(fake.base_url())
+        .credentials(fake.credentials())
+        .retry_policy(
+            twilio_conversations::RetryPolicy::default()
+                .max_retries(20)
+                .initial_delay(Duration::from_millis(20))
+                .max_delay(Duration::from_millis(200)),
+        )
+        .retry_budget(twilio_conversations::RetryBudget::unlimited())
+        .build()
+        .unwrap();
     let done = finishes(fleet_with_requests_between_items(&client, 40, 8)).await;
     assert_eq!(done, 40);
     let stats = client.stats();
