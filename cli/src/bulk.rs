@@ -524,11 +524,15 @@ impl Report {
             eprint!("\r\x1b[2K");
         }
         if self.interrupted {
-            eprintln!(
-                "interrupted again: exiting now; {on_the_wire} item(s) were on the wire and \
-                 may have happened: run the same command again to finish the job"
-            );
-            std::process::exit(if on_the_wire > 0 { 3 } else { 130 });
+            if on_the_wire > 0 {
+                eprintln!(
+                    "interrupted again: exiting now; {on_the_wire} write(s) were on the wire \
+                     and may have happened: run the same command again to finish the job"
+                );
+                std::process::exit(3);
+            }
+            eprintln!("interrupted again: exiting now");
+            std::process::exit(130);
         }
         run.stop();
         self.interrupted = true;
