@@ -690,3 +690,64 @@ async fn a_closed_stdout_stops_the_job_finishes_what_is_on_the_wire_and_exits_1(
     assert!(not_started > 0, "{errors}");
     assert_eq!(deletes(&fake), deleted, "every delete sent was counted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_create_from_reports_every_create_sent() {
+    let (fake, _) = fake_with_agent(40).await;
+    fake.set_latency(Duration::from_millis(300));
+    let lines: String = (0..40)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"conversation_sid": room(i), "identity": "supervisor-1"})
+            )
+        })
+        .collect();
+    let file = input_file("interrupted", &lines);
+    let mut command = command(
+        &fake,
+        &[
+            "create",
+            "--from",
+            file.to_str().unwrap(),
+            "--concurrency",
+            "4",
+            "-o",
+            "jsonl",
+        ],
+    );
+    let (code, printed, errors) = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = read_until(&mut stdout, "created");
+        printed.extend(read_until(&mut stdout, "created"));
+        interrupt(&child);
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        printed.extend(rest.lines().map(str::to_owned));
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code(),
+            printed,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(130), "{errors}");
+    let posts = writes(&fake).iter().filter(|(m, _)| m == "POST").count();
+    assert!(posts < 40, "stopped early: {errors}");
+    assert_eq!(
+        printed.len(),
+        posts,
+        "a line for every create sent: {errors}"
+    );
+    assert!(printed.iter().all(|l| l.contains(r#""outcome":"created""#)));
+    assert!(
+        errors.contains(&format!(
+            "summary: 40 items: {posts} created, {} not started",
+            40 - posts
+        )),
+        "{errors}"
+    );
+}
