@@ -57,18 +57,19 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let (mut removed, mut failed) = (0, 0);
     while let Some(done) = removals.next().await {
+        let conversation = done.conversation.map(|c| c.to_string()).unwrap_or_default();
         match done.result {
             Ok(Deletion::Deleted) => {
                 removed += 1;
-                println!("{}: removed {identity}", done.conversation);
+                println!("{conversation}: removed {identity}");
             }
             Ok(Deletion::AlreadyGone) => {
-                println!("{}: {identity} was already gone", done.conversation)
+                println!("{conversation}: {identity} was already gone")
             }
-            Ok(other) => println!("{}: {other:?}", done.conversation),
+            Ok(other) => println!("{conversation}: {other:?}"),
             Err(e) => {
                 failed += 1;
-                println!("{}: error: {e}", done.conversation);
+                println!("{conversation}: error: {e}");
             }
         }
     }

@@ -52,22 +52,11 @@ impl ClientHooks<Transport> for generated::Client {
     }
 }
 
-/// How many attempts a call may make.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Attempts {
-    /// As the client's retry policy allows.
-    Policy,
-    /// One, outside the client's cap: a page fetched ahead, which the stream asks again
-    /// (as a call of its own) if it fails.
-    Once,
-}
-
 /// Runs one operation through the generated client under the call deadline and reports
 /// what happened on the wire.
 pub(crate) async fn call<T, Fut>(
     config: &Arc<Config>,
     operation: Operation,
-    attempts: Attempts,
     send: impl FnOnce(generated::Client) -> Fut,
 ) -> Exchange<T>
 where
@@ -82,11 +71,6 @@ where
             record: record.clone(),
             operation,
             deadline: tokio::time::Instant::now() + config.call_timeout,
-            retries: match attempts {
-                Attempts::Policy => config.retry.retries(),
-                Attempts::Once => 0,
-            },
-            capped: attempts == Attempts::Policy,
         },
     );
     let mut answered_sid = None;

@@ -7,7 +7,7 @@ use reqwest::header::HeaderValue;
 
 use crate::{
     auth::Credentials,
-    call::{self, Attempts, WireError},
+    call::{self, WireError},
     config::{
         checked_base_url, default_http_client, twilio_host, Config, DEFAULT_CALL_TIMEOUT,
         DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
@@ -172,7 +172,7 @@ impl Client {
     ///         participants.create().identity("supervisor-1").send_unless_present().await
     ///     });
     /// while let Some(done) = results.next().await {
-    ///     println!("{}: {:?}", done.conversation, done.result.map(|_| "present"));
+    ///     println!("{:?}: {:?}", done.conversation, done.result.map(|_| "present"));
     /// }
     /// assert_eq!(results.progress().done, 3);
     /// # Ok(()) }
@@ -220,13 +220,12 @@ impl Client {
     pub(crate) async fn call<T, Fut>(
         &self,
         operation: Operation,
-        attempts: Attempts,
         send: impl FnOnce(generated::Client) -> Fut,
     ) -> Exchange<T>
     where
         Fut: Future<Output = Result<ResponseValue<T>, WireError>>,
     {
-        call::call(&self.config, operation, attempts, send).await
+        call::call(&self.config, operation, send).await
     }
 }
 

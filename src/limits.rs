@@ -120,18 +120,6 @@ impl Limiter {
         }
     }
 
-    /// Waits until no pause is on, without taking a place under the cap (for a page fetched
-    /// ahead, which cannot give a place back while its caller is away).
-    pub(crate) async fn wait_for_pause(&self) {
-        loop {
-            let paused_until = self.state().paused_until;
-            match paused_until.filter(|until| *until > Instant::now()) {
-                Some(until) => tokio::time::sleep_until(until).await,
-                None => return,
-            }
-        }
-    }
-
     /// Twilio answered 429: every request waits `pause`, and the cap halves (once per pause).
     pub(crate) fn throttled(&self, pause: Duration) {
         let now = Instant::now();

@@ -14,13 +14,13 @@
 //! content (its items' SIDs, in order) repeats an earlier page, or when more than
 //! [`MAX_EMPTY_PAGES`] empty pages in a row still name a next page.
 //!
-//! The stream needs a Tokio runtime, as reqwest does. The next page's request is started as
-//! soon as the current page arrives and is moved on each time the caller asks for an item,
-//! inside the caller's tracing span: its round trip overlaps the caller's work without a
-//! task or a hop to another thread. That request makes one attempt: if it fails in a way
-//! worth retrying (or a timeout fires because the caller kept it waiting), the page is
-//! asked again, with the full retry policy and a fresh call deadline, once the caller
-//! needs it, so nothing is retried while the caller is away.
+//! The stream needs a Tokio runtime, as reqwest does. Each page's request runs as a task
+//! of its own, inside the caller's tracing span, started as soon as the page before it
+//! arrives: its round trip overlaps the caller's work, and its answer is read (and retried
+//! as the client's policy allows) whether or not the caller is polling the stream. It takes
+//! a place under the client's cap ([`crate::ClientBuilder::max_concurrent_requests`]) only
+//! while it is on the wire and its answer is read, like every request, so a caller that
+//! sends requests of the same client between items never waits for the stream.
 
 use std::{
     collections::{hash_map::DefaultHasher, HashMap},
@@ -28,19 +28,15 @@ use std::{
     hash::{Hash, Hasher},
     num::NonZeroU64,
     pin::Pin,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    task::{Context, Poll, Wake, Waker},
+    sync::Arc,
+    task::{Context, Poll},
 };
 
 use futures_core::Stream;
-use futures_util::{task::AtomicWaker, TryStreamExt};
+use futures_util::TryStreamExt;
 use tracing::Instrument;
 
 use crate::{
-    call::Attempts,
     error::{Error, Result},
     models::PageMeta,
 };
@@ -91,8 +87,9 @@ impl<T> Fetched<T> {
 
 type PageFuture<T> = Pin<Box<dyn Future<Output = Result<Fetched<T>>> + Send>>;
 
-/// Requests one page of a list; made by the list's request type.
-pub(crate) type FetchPage<T> = Arc<dyn Fn(PageQuery, Attempts) -> PageFuture<T> + Send + Sync>;
+/// Requests one page of a list (with the client's retry policy); made by the list's
+/// request type.
+pub(crate) type FetchPage<T> = Arc<dyn Fn(PageQuery) -> PageFuture<T> + Send + Sync>;
 
 /// How a walk starts: the list's page limit, the caller's page size and limit.
 pub(crate) struct WalkSettings {
@@ -279,7 +276,7 @@ impl<T: Send + 'static> Walk<T> {
 
     /// Fetches `query`'s page (with the full retry policy) and moves the walk past it.
     async fn fetch(mut self, query: PageQuery) -> Result<Page<T>> {
-        let page = (self.fetch)(query.clone(), Attempts::Policy).await?;
+        let page = (self.fetch)(query.clone()).await?;
         let (items, meta) = self.move_past(&query, page)?;
         Ok(Page {
             items,
@@ -389,98 +386,48 @@ fn hash(value: &(impl Hash + ?Sized)) -> u64 {
     hasher.finish()
 }
 
-/// A page request fetched ahead, driven by the stream itself: each time the caller asks
-/// for an item, the request makes progress first. Dropping it cancels the request.
-struct InFlight<T> {
+/// A page request running as a task of its own, under the client's cap and retry policy
+/// like any request: it moves on and its answer is read whether or not the caller polls
+/// the stream. Dropping it aborts the request.
+struct Fetching<T> {
     query: PageQuery,
-    fetch: PageFuture<T>,
-    /// The answer, once it arrived while the caller still had items to consume.
-    done: Option<Result<Fetched<T>>>,
-    /// A single attempt fetched ahead (asked again with retries if it fails), or the
-    /// request the caller is waiting for (the full policy).
-    attempts: Attempts,
-    /// Whether the request asked to be polled again: an item handed over polls it only
-    /// then (on a current-thread runtime it cannot progress during a page at all).
-    woken: Arc<Woken>,
-    /// The waker the request is polled with: it marks `woken`, then wakes the caller.
-    waker: Waker,
+    task: tokio::task::JoinHandle<Result<Fetched<T>>>,
 }
 
-/// The waker of a page request: notes that the request wants a poll, then wakes the
-/// caller's task (registered at each poll).
-struct Woken {
-    flag: AtomicBool,
-    caller: AtomicWaker,
-}
-
-impl Wake for Woken {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.flag.store(true, Ordering::Release);
-        self.caller.wake();
-    }
-}
-
-impl<T: Send + 'static> InFlight<T> {
-    /// Starts `query`'s request inside the caller's current span, or says that Tokio is
+impl<T: Send + 'static> Fetching<T> {
+    /// Spawns `query`'s request inside the caller's current span, or says that Tokio is
     /// needed.
-    fn start(walk: &Walk<T>, query: PageQuery, attempts: Attempts) -> Result<Self> {
-        tokio::runtime::Handle::try_current().map_err(|_| {
+    fn start(walk: &Walk<T>, query: PageQuery) -> Result<Self> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             Error::Config(
                 "a participant stream must be polled inside a Tokio runtime (reqwest needs one)"
                     .into(),
             )
         })?;
-        let fetch = (walk.fetch)(query.clone(), attempts).instrument(tracing::Span::current());
-        let woken = Arc::new(Woken {
-            // The first hand-over polls the request, which sends it.
-            flag: AtomicBool::new(true),
-            caller: AtomicWaker::new(),
-        });
-        Ok(InFlight {
+        let fetch = (walk.fetch)(query.clone()).instrument(tracing::Span::current());
+        Ok(Fetching {
             query,
-            fetch: Box::pin(fetch),
-            done: None,
-            attempts,
-            waker: Waker::from(Arc::clone(&woken)),
-            woken,
+            task: runtime.spawn(fetch),
         })
     }
 
-    /// Moves the request on as the stream hands the caller an item, if the request asked
-    /// for a poll; keeps the answer if it arrived.
-    fn advance(&mut self, cx: &mut Context<'_>) {
-        if self.done.is_none() && self.woken.flag.load(Ordering::Acquire) {
-            self.poll_fetch(cx);
-        }
-    }
-
-    fn poll_fetch(&mut self, cx: &mut Context<'_>) {
-        self.woken.caller.register(cx.waker());
-        self.woken.flag.store(false, Ordering::Release);
-        let mut inner = Context::from_waker(&self.waker);
-        if let Poll::Ready(result) = self.fetch.as_mut().poll(&mut inner) {
-            self.done = Some(result);
-        }
-    }
-
-    /// The answer, polling the request first: the caller is waiting for it.
+    /// The page, once its request is over.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<Fetched<T>>> {
-        if self.done.is_none() {
-            self.poll_fetch(cx);
-        }
-        match self.done.take() {
-            Some(result) => Poll::Ready(result),
-            None => Poll::Pending,
-        }
+        Pin::new(&mut self.task)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(page) => page,
+                Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                Err(_) => Err(Error::Config(
+                    "the page request was cancelled: the Tokio runtime is shutting down".into(),
+                )),
+            })
     }
+}
 
-    /// True when this was a page fetched ahead whose failure is worth asking again for.
-    fn ask_again(&self, error: &Error) -> bool {
-        self.attempts == Attempts::Once && error.is_retryable()
+impl<T> Drop for Fetching<T> {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -488,12 +435,12 @@ impl<T: Send + 'static> InFlight<T> {
 /// conversations).
 ///
 /// While the caller consumes one page, the next one (if the limit needs it) is already
-/// being fetched, driven by the caller's own polls: at most one request is in flight and at
-/// most two pages are in memory.
+/// being fetched by a task of its own: at most one request is in flight and at most two
+/// pages are in memory. Dropping the stream aborts that request.
 #[must_use = "streams do nothing unless polled"]
 pub struct PageStream<T> {
     items: std::vec::IntoIter<T>,
-    pending: Option<InFlight<T>>,
+    pending: Option<Fetching<T>>,
     /// Where the walk stands; `None` once the stream has ended.
     walk: Option<Walk<T>>,
     /// An error to report once the buffered items are consumed; then the end.
@@ -509,14 +456,14 @@ impl<T: Send + 'static> PageStream<T> {
 
     /// Starts fetching the next page if there is one; an end or a broken link stays in the
     /// walk, to be reported once the buffered items are consumed.
-    fn start_next(&mut self, attempts: Attempts, query: Option<PageQuery>) {
+    fn start_next(&mut self) {
         let Some(walk) = self.walk.as_mut() else {
             return;
         };
-        let Some(query) = query.or_else(|| walk.next.take_query()) else {
+        let Some(query) = walk.next.take_query() else {
             return;
         };
-        match InFlight::start(walk, query, attempts) {
+        match Fetching::start(walk, query) {
             Ok(in_flight) => self.pending = Some(in_flight),
             Err(error) => self.error = Some(error),
         }
@@ -539,9 +486,6 @@ impl<T: Send + 'static> Stream for PageStream<T> {
         let this = &mut *self;
         loop {
             if let Some(item) = this.items.next() {
-                if let Some(pending) = this.pending.as_mut() {
-                    pending.advance(cx);
-                }
                 return Poll::Ready(Some(Ok(item)));
             }
             if let Some(error) = this.error.take() {
@@ -563,13 +507,10 @@ impl<T: Send + 'static> Stream for PageStream<T> {
                                 this.pages += 1;
                                 this.items = items.into_iter();
                                 // Fetched ahead while the caller works on this page.
-                                this.start_next(Attempts::Once, None);
+                                this.start_next();
                             }
                             Err(error) => this.error = Some(error),
                         }
-                    }
-                    Err(error) if done.ask_again(&error) => {
-                        this.start_next(Attempts::Policy, Some(done.query));
                     }
                     Err(error) => {
                         this.walk = None;
@@ -579,7 +520,7 @@ impl<T: Send + 'static> Stream for PageStream<T> {
                 continue;
             }
             // The first page: the caller is waiting for it.
-            this.start_next(Attempts::Policy, None);
+            this.start_next();
             if this.pending.is_some() || this.error.is_some() {
                 continue;
             }
@@ -592,7 +533,7 @@ impl<T: Send + 'static> Stream for PageStream<T> {
     }
 }
 
-// Nothing in a `PageStream` is pinned in place (its request is boxed), so it can be moved
+// Nothing in a `PageStream` is pinned in place (its request is a task), so it can be moved
 // while polled whatever the item type.
 impl<T> Unpin for PageStream<T> {}
 
@@ -615,7 +556,7 @@ mod tests {
     /// Walks `pages` pages of `per_page` distinct items each (no request is made: the pages
     /// are handed to the walk) and returns how many hashes it remembers at the end.
     fn remembered_after(pages: u64, per_page: u64) -> usize {
-        let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+        let fetch: FetchPage<u64> = Arc::new(|_| unreachable!("no request in this test"));
         let mut walk = Walk::new(
             fetch,
             WalkSettings {
@@ -666,7 +607,7 @@ mod tests {
                 1..40,
             ),
         ) {
-            let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+            let fetch: FetchPage<u64> = Arc::new(|_| unreachable!("no request in this test"));
             let settings = WalkSettings { max_page_size: 100, page_size: None, limit: None };
             let mut walk = Walk::new(fetch, settings).unwrap();
             let mut received = 0u64;
@@ -691,7 +632,7 @@ mod tests {
 
     #[test]
     fn a_page_may_repeat_an_item_of_its_own() {
-        let fetch: FetchPage<u64> = Arc::new(|_, _| unreachable!("no request in this test"));
+        let fetch: FetchPage<u64> = Arc::new(|_| unreachable!("no request in this test"));
         let mut walk = Walk::new(
             fetch,
             WalkSettings {

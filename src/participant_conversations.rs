@@ -170,14 +170,14 @@ impl ListParticipantConversations {
 
     fn fetcher(&self) -> FetchPage<ParticipantConversation> {
         let (client, service, who) = (self.client.clone(), self.service.clone(), self.who.clone());
-        Arc::new(move |query, attempts| {
+        Arc::new(move |query| {
             let (client, service, who) = (client.clone(), service.clone(), who.clone());
             Box::pin(async move {
                 let (identity, address) = who.query()?;
                 let (service, asked) = (&service, &query);
                 let operation = Operation::ListParticipantConversations;
                 let exchange = client
-                    .call(operation, attempts, |wire| async move {
+                    .call(operation, |wire| async move {
                         wire.list_service_participant_conversation(
                             service,
                             address,

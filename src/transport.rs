@@ -41,12 +41,6 @@ pub struct Transport {
     pub(crate) operation: Operation,
     /// When the whole call must be over: no retry waits past it.
     pub(crate) deadline: Instant,
-    /// How many retries this call may make (the policy's, or 0 for a page fetched ahead).
-    pub(crate) retries: u32,
-    /// Whether attempts take a place under the client's cap. A page fetched ahead does not:
-    /// its answer is read only when the caller next asks for an item, and a place held
-    /// until then could block the caller's own next request (a deadlock at a cap of 1).
-    pub(crate) capped: bool,
 }
 
 /// What happened on the wire during one call, for building a precise error.
@@ -136,16 +130,15 @@ impl Transport {
             record,
             operation,
             deadline,
-            retries,
-            capped,
         } = self;
+        let retries = config.retry.retries();
         let mut retry = 0;
         // What this call's retries have taken from the budget so far.
         let mut spending = Spending::default();
         loop {
             let attempt = retry + 1;
             // Bodies here are in memory (a form or nothing), so a copy always exists.
-            let spare = (retry < *retries).then(|| request.try_clone()).flatten();
+            let spare = (retry < retries).then(|| request.try_clone()).flatten();
             let span = tracing::debug_span!(
                 "twilio_request",
                 method = %request.method(),
@@ -154,12 +147,7 @@ impl Transport {
                 status = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
-            let permit = if *capped {
-                Some(config.limiter.acquire().instrument(span.clone()).await)
-            } else {
-                config.limiter.wait_for_pause().await;
-                None
-            };
+            let permit = config.limiter.acquire().instrument(span.clone()).await;
             record.attempts.store(attempt, Ordering::Relaxed);
             let started = Instant::now();
             record.in_flight.store(true, Ordering::Relaxed);

@@ -69,7 +69,7 @@ async fn remove_all(
         .run(work, |participants, (_, sid)| async move {
             participants.delete(sid).send_unless_gone().await
         })
-        .map(|done| (done.conversation.to_string(), done.result))
+        .map(|done| (done.conversation.unwrap().to_string(), done.result))
         .collect()
         .await
 }
@@ -158,7 +158,7 @@ async fn a_rerun_finishes_the_job_without_doing_anything_twice() {
                     assert_eq!(p.identity.as_deref(), Some("supervisor-1"))
                 }
                 (false, Ok(Creation::AlreadyPresent { code: 50433 })) => {}
-                (_, other) => panic!("{}: {other:?}", done.conversation),
+                (_, other) => panic!("{:?}: {other:?}", done.conversation),
             }
         }
         assert_eq!(count, CONVERSATIONS);
@@ -241,7 +241,7 @@ async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
     let failed: Vec<_> = results
         .iter()
         .filter(|done| done.result.is_err())
-        .map(|done| (done.index, done.conversation.to_string()))
+        .map(|done| (done.index, done.conversation.as_ref().unwrap().to_string()))
         .collect();
     assert_eq!(failed, [(3, "no-such-room".to_string())]);
     let progress = seen.lock().unwrap().clone();
@@ -253,7 +253,7 @@ async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
             last.done,
             last.failed,
             last.in_flight,
-            last.skipped
+            last.not_started
         ),
         (Some(CONVERSATIONS + 1), CONVERSATIONS + 1, 1, 0, Some(0))
     );
@@ -279,7 +279,7 @@ async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
         4,
         "no operation is made for a skipped item"
     );
-    assert_eq!(run.progress().skipped, Some(CONVERSATIONS + 1 - 4));
+    assert_eq!(run.progress().not_started, Some(CONVERSATIONS + 1 - 4));
 }
 
 #[tokio::test]
@@ -340,7 +340,7 @@ async fn a_participant_is_found_everywhere_it_is_and_removed_from_all_of_it() {
     for done in &removed {
         assert!(
             matches!(done.result, Ok(Deletion::Deleted)),
-            "{}: {:?}",
+            "{:?}: {:?}",
             done.conversation,
             done.result
         );

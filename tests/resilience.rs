@@ -202,7 +202,7 @@ async fn a_retry_after_beyond_the_call_deadline_returns_the_429_at_once() {
 }
 
 #[tokio::test]
-async fn a_page_fetched_ahead_that_failed_is_asked_again_when_needed() {
+async fn a_page_fetched_ahead_that_failed_is_retried_with_the_policy() {
     let (base, seen) = scripted_server(vec![
         Scripted::Answer(
             200,
@@ -214,9 +214,9 @@ async fn a_page_fetched_ahead_that_failed_is_asked_again_when_needed() {
             )
             .to_string(),
         ),
-        // The one attempt made ahead meets a 503 ...
+        // The request made ahead meets a 503 ...
         Scripted::Answer(503, error_body(503, 20503, "Service unavailable")),
-        // ... and the page is asked again, with the policy, once the caller needs it.
+        // ... and retries as the client's policy allows, like any request.
         Scripted::Answer(200, page(3..5, 1, 3, None).to_string()),
     ])
     .await;
@@ -292,11 +292,10 @@ async fn a_caller_slower_than_the_attempt_timeout_gets_every_page_within_the_req
         got.push(participant);
     }
     assert_eq!(sids(&got), expected_sids(0..6));
-    mocks[0].assert_calls_async(1).await;
-    for mock in &mocks[1..] {
-        let calls = mock.calls_async().await;
-        // The prefetch, and once the caller is back, at most the one request it waits for.
-        assert!((1..=2).contains(&calls), "{calls} requests for one page");
+    // Each page once: the page fetched ahead is read while the caller is away, never timed
+    // out for lack of a reader.
+    for mock in &mocks {
+        mock.assert_calls_async(1).await;
     }
 }
 

@@ -1,12 +1,19 @@
 //! The commands over many conversations: `conversations` (where a participant is),
 //! `remove --all-conversations` and `create --from`.
 //!
-//! The two writes print one line per conversation as it completes (see
-//! [`output::BulkOutput`]; `-o json` one array at the end), a progress bar on stderr when
-//! stderr is a terminal ("12/200 done, 1 failed, 3 in flight"), and a summary on stderr
-//! after the output. Exit code: 0 when every item is done or was already so, 1
-//! when any failed, 3 when any outcome is unknown (a create or delete that may have
-//! happened); 3 wins.
+//! The two writes print one line per item as it completes (see [`output::BulkOutput`];
+//! `-o json` one array at the end), a progress bar on stderr when stderr is a terminal
+//! ("12/200 done, 1 failed, 3 in flight"), and a summary of the items on stderr after the
+//! output. Exit code: 0 when every item is done or was already so, 1 when any failed, 3
+//! when any outcome is unknown (a create or delete that may have happened); 3 wins.
+//!
+//! Stopping early loses no outcome. On Ctrl-C (SIGINT) no new item starts, the items on the
+//! wire finish and get their lines, the summary counts those not started, and the exit is
+//! 130 (3 when any outcome is unknown); a second Ctrl-C exits at once, 3 if items were on
+//! the wire (their writes may have happened), else 130. With stdout closed (`| head`) no new
+//! item starts either, the items on the wire finish, the summary goes to stderr as always,
+//! and the exit is 1 when items were left not started or failed (3 when any outcome is
+//! unknown), never 0 with work left undone.
 //! Both writes tolerate what an earlier run did (`already_gone`, `exists`), so running the
 //! same command again finishes an interrupted or failed run without doing anything twice.
 
@@ -387,6 +394,41 @@ struct Report {
     counts: [usize; OUTCOMES.len()],
     /// The progress bar, drawn while a run goes on when stderr is a terminal.
     bar: Option<ProgressBar>,
+    /// Items never started because the run was stopped.
+    not_started: usize,
+    /// Ctrl-C (SIGINT) stopped the run.
+    interrupted: bool,
+    /// Stdout was closed (EPIPE, e.g. by `| head`): the run was stopped, and no more lines
+    /// are written.
+    stdout_closed: bool,
+}
+
+/// Ctrl-C (SIGINT), caught from the moment this is made: the default, dying at once, would
+/// lose the outcome of the writes on the wire. One listener for the whole run, so a second
+/// Ctrl-C is never missed between two.
+struct Interrupts {
+    #[cfg(unix)]
+    signal: tokio::signal::unix::Signal,
+    #[cfg(windows)]
+    signal: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupts {
+    fn catch() -> io::Result<Self> {
+        #[cfg(unix)]
+        let signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        #[cfg(windows)]
+        let signal = tokio::signal::windows::ctrl_c()?;
+        Ok(Self { signal })
+    }
+
+    /// The next Ctrl-C.
+    async fn next(&mut self) {
+        if self.signal.recv().await.is_none() {
+            // No more signals can come.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl Report {
@@ -398,23 +440,34 @@ impl Report {
             lines: Vec::new(),
             counts: [0; OUTCOMES.len()],
             bar: None,
+            not_started: 0,
+            interrupted: false,
+            stdout_closed: false,
         })
     }
 
     /// Writes one item (the progress bar, if drawn, steps aside for it).
     fn record(&mut self, record: &BulkRecord<'_>) -> Result<(), Failure> {
+        Ok(self.count_and_write(record)?)
+    }
+
+    /// Counts one item, and writes it unless stdout was closed.
+    fn count_and_write(&mut self, record: &BulkRecord<'_>) -> io::Result<()> {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == record.outcome) {
             self.counts[i] += 1;
         }
-        match &self.bar {
-            Some(bar) => bar.suspend(|| self.out.record(record))?,
-            None => self.out.record(record)?,
+        if self.stdout_closed {
+            return Ok(());
         }
-        Ok(())
+        match &self.bar {
+            Some(bar) => bar.suspend(|| self.out.record(record)),
+            None => self.out.record(record),
+        }
     }
 
     /// Reports each item of `run` as it completes; `classify` gives its outcome and
-    /// participant SID from its index and result.
+    /// participant SID from its index and result. Ctrl-C, or stdout closed, stops the run:
+    /// the items on the wire are still reported (see the module's documentation).
     async fn run<R>(
         &mut self,
         mut run: FleetRun<R>,
@@ -423,37 +476,97 @@ impl Report {
         self.bar = io::stderr()
             .is_terminal()
             .then(|| progress_bar(run.progress().total));
-        while let Some(done) = run.next().await {
+        let mut interrupts = Interrupts::catch()?;
+        loop {
+            let done = tokio::select! {
+                done = run.next() => done,
+                () = interrupts.next() => {
+                    self.interrupted(&run);
+                    continue;
+                }
+            };
+            let Some(done) = done else {
+                break;
+            };
             let (outcome, sid) = classify(done.index, &done.result);
             let error = done.result.as_ref().err().map(error_text);
-            let conversation = done.conversation.to_string();
-            self.record(&BulkRecord {
+            let conversation = done.conversation.map(|c| c.to_string()).unwrap_or_default();
+            let written = self.count_and_write(&BulkRecord {
                 line: self.lines.get(done.index).copied(),
                 conversation: &conversation,
                 outcome,
                 participant_sid: sid.as_deref(),
                 error: error.as_deref(),
-            })?;
+            });
+            match written {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                    run.stop();
+                    self.stdout_closed = true;
+                }
+                Err(error) => return Err(error.into()),
+            }
             if let Some(bar) = &self.bar {
                 let progress = run.progress();
                 bar.set_position(progress.done as u64);
-                bar.set_message(progress_text(progress));
+                bar.set_message(progress_text(&progress));
             }
         }
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        self.not_started = run.progress().not_started.unwrap_or_default();
         Ok(())
     }
 
     /// Ends stdout's output (in `-o json`, writes the array), so that what comes next on
-    /// stderr follows it.
+    /// stderr follows it; a closed stdout is noted, not an error.
     fn end_output(&mut self) -> Result<(), Failure> {
-        Ok(self.out.finish()?)
+        if self.stdout_closed {
+            return Ok(());
+        }
+        match self.out.finish() {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+                self.stdout_closed = true;
+                Ok(())
+            }
+            other => Ok(other?),
+        }
     }
 
-    /// The summary on stderr, and the exit code: 3 when an outcome is unknown, 1 when an
-    /// item failed, 0 otherwise.
+    /// Ctrl-C: the first stops the run, the second exits at once.
+    fn interrupted<R>(&mut self, run: &FleetRun<R>) {
+        let on_the_wire = run.progress().in_flight;
+        if self.interrupted {
+            if on_the_wire > 0 {
+                self.say(&format!(
+                    "interrupted again: exiting now; {on_the_wire} write(s) were on the wire \
+                     and may have happened: run the same command again to finish the job"
+                ));
+                std::process::exit(3);
+            }
+            self.say("interrupted again: exiting now");
+            std::process::exit(130);
+        }
+        run.stop();
+        self.interrupted = true;
+        self.say(&format!(
+            "interrupted: starting no new item; waiting for the {on_the_wire} on the wire \
+             (Ctrl-C again to exit at once)"
+        ));
+    }
+
+    /// One line on stderr, with the progress bar (if drawn) out of its way.
+    fn say(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// The summary on stderr, and the exit code: 3 when an outcome is unknown; 130 when
+    /// interrupted; 1 when an item failed or stdout was closed with items not started; 0
+    /// otherwise.
     fn finish(mut self) -> Result<(), Failure> {
         self.end_output()?;
         let count = |outcome: &str| {
@@ -462,19 +575,23 @@ impl Report {
                 .position(|o| *o == outcome)
                 .map_or(0, |i| self.counts[i])
         };
-        let total: usize = self.counts.iter().sum();
-        let parts: Vec<String> = OUTCOMES
+        let total = self.counts.iter().sum::<usize>() + self.not_started;
+        let mut parts: Vec<String> = OUTCOMES
             .iter()
             .zip(self.counts)
             .filter(|(_, n)| *n > 0)
             .map(|(outcome, n)| format!("{n} {outcome}"))
             .collect();
+        if self.not_started > 0 {
+            parts.push(format!("{} not started", self.not_started));
+        }
         let parts = if parts.is_empty() {
             String::new()
         } else {
             format!(": {}", parts.join(", "))
         };
-        eprintln!("summary: {total} conversations{parts}");
+        let items = if total == 1 { "item" } else { "items" };
+        eprintln!("summary: {total} {items}{parts}");
         let (failed, unknown) = (count("failed"), count("unknown"));
         if unknown > 0 {
             return Err(Failure::OutcomeUnknown {
@@ -482,6 +599,19 @@ impl Report {
                 advice: "the writes may have happened: run the same command again, which \
                          reports what is already there and finishes the rest",
             });
+        }
+        let not_started = self.not_started;
+        if self.interrupted {
+            return Err(Failure::Interrupted(format!(
+                "interrupted: {not_started} of {total} not started; run the same command again \
+                 to finish the job"
+            )));
+        }
+        if self.stdout_closed && (not_started > 0 || failed > 0) {
+            return Err(Failure::Remote(format!(
+                "stdout was closed: {not_started} of {total} not started, {failed} failed; run \
+                 the same command again to finish the job"
+            )));
         }
         if failed > 0 {
             return Err(Failure::Remote(format!(

@@ -77,9 +77,15 @@ Exit codes:
   2  bad input or configuration; nothing was sent
   3  a write was sent but its answer was lost: it may have happened. Fetch the participant
      (or list the conversation) before retrying, rather than repeating the command
-The bulk commands (remove --all-conversations, create --from) print one line per
-conversation and exit 0 when every item is done or was already so, 1 when any failed, 3 when
-any outcome is unknown (3 wins); running the same command again finishes the job.
+The bulk commands (remove --all-conversations, create --from) print one line per item
+and a summary of the items on stderr, and exit 0 when every item is done or was already so,
+1 when any failed, 3 when any outcome is unknown (3 wins); running the same command again
+finishes the job. Ctrl-C starts no new item, waits for those on the wire, prints their
+lines and the summary (with the items not started), and exits 130, or 3 when any outcome
+is unknown; a second Ctrl-C exits at once (3 if writes were on the wire, else 130). With
+stdout closed (e.g. | head) no new item starts, those on the wire finish, the summary goes
+to stderr, and the exit is 1 when items were left not started or failed (3 when any outcome
+is unknown).
 
 Try it without an account: twilio-participants list --demo (one-shot: each --demo run
 starts a new fake), or run `twilio-participants fake` in another terminal, whose state lasts
@@ -383,6 +389,8 @@ enum Failure {
         message: String,
         advice: &'static str,
     },
+    /// A bulk write stopped by Ctrl-C, every outcome known (exit 130).
+    Interrupted(String),
 }
 
 impl Failure {
@@ -393,6 +401,7 @@ impl Failure {
             Failure::Usage(message) => (2, message, None),
             Failure::Remote(message) => (1, message, None),
             Failure::OutcomeUnknown { message, advice } => (3, message, Some(advice)),
+            Failure::Interrupted(message) => (130, message, None),
         };
         eprintln!("error: {}", output::escape(&message, false));
         if let Some(advice) = advice {

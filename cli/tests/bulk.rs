@@ -2,7 +2,11 @@
 //! `create --from`), run as a user runs them against an in-process fake of Twilio: the
 //! exact lines printed, the requests sent, the exit codes, and reruns.
 
-use std::{io::Write, process::Output, time::Duration};
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    process::{Child, Output},
+    time::Duration,
+};
 
 use serde_json::{json, Value};
 use twilio_conversations::{
@@ -42,28 +46,28 @@ async fn fake_with_agent(rooms: usize) -> (FakeServer, Vec<(String, String)>) {
     (fake, agent)
 }
 
+/// The tool run against `fake` with the fake's credentials and every stream piped.
+fn command(fake: &FakeServer, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_twilio-participants"));
+    command
+        .args(args)
+        .args(["--chat-service-sid", SERVICE, "--base-url", fake.base_url()])
+        .env_clear()
+        .env("TWILIO_ACCOUNT_SID", FAKE_ACCOUNT_SID)
+        .env("TWILIO_AUTH_TOKEN", FAKE_AUTH_TOKEN)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
 /// Runs the tool against `fake` with the fake's credentials, `stdin` on its standard input;
 /// off the runtime's threads, so the fake keeps answering.
 async fn tool(fake: &FakeServer, args: &[&str], stdin: &str) -> Output {
-    let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    all.extend([
-        "--chat-service-sid".into(),
-        SERVICE.into(),
-        "--base-url".into(),
-        fake.base_url().into(),
-    ]);
+    let mut command = command(fake, args);
     let stdin = stdin.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_twilio-participants"))
-            .args(&all)
-            .env_clear()
-            .env("TWILIO_ACCOUNT_SID", FAKE_ACCOUNT_SID)
-            .env("TWILIO_AUTH_TOKEN", FAKE_AUTH_TOKEN)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = command.spawn().unwrap();
         child
             .stdin
             .take()
@@ -197,7 +201,7 @@ async fn remove_everywhere_deletes_by_the_listed_sid_and_a_rerun_finds_nothing_t
         .collect();
     assert_eq!(sorted_lines(&removed), expected);
     assert!(
-        stderr(&removed).ends_with("summary: 3 conversations: 3 deleted\n"),
+        stderr(&removed).ends_with("summary: 3 items: 3 deleted\n"),
         "{}",
         stderr(&removed)
     );
@@ -218,7 +222,7 @@ async fn remove_everywhere_deletes_by_the_listed_sid_and_a_rerun_finds_nothing_t
     let again = tool(&fake, &args, "").await;
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert_eq!(again.stdout, b"");
-    assert!(stderr(&again).ends_with("summary: 0 conversations\n"));
+    assert!(stderr(&again).ends_with("summary: 0 items\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,7 +303,7 @@ async fn a_participant_already_gone_is_reported_as_such_and_not_a_failure() {
             "conversation_sid": conversation, "outcome": "already_gone", "participant_sid": member
         })]
     );
-    assert!(stderr(&removed).ends_with("summary: 1 conversations: 1 already_gone\n"));
+    assert!(stderr(&removed).ends_with("summary: 1 item: 1 already_gone\n"));
 }
 
 /// Writes `text` to a new temporary file; returns its path.
@@ -380,7 +384,7 @@ async fn create_from_a_file_then_again_creates_nothing_twice() {
         first_create.header("x-twilio-webhook-enabled"),
         Some("true")
     );
-    assert!(stderr(&first).ends_with("summary: 3 conversations: 3 created\n"));
+    assert!(stderr(&first).ends_with("summary: 3 items: 3 created\n"));
 
     let again = tool(&fake, &args, "").await;
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
@@ -397,7 +401,7 @@ async fn create_from_a_file_then_again_creates_nothing_twice() {
     for i in 0..3 {
         assert_eq!(fake.participants(&service(), room(i).as_str()).len(), 4);
     }
-    assert!(stderr(&again).ends_with("summary: 3 conversations: 3 exists\n"));
+    assert!(stderr(&again).ends_with("summary: 3 items: 3 exists\n"));
     std::fs::remove_file(file).unwrap();
 }
 
@@ -422,7 +426,7 @@ async fn a_create_answered_500_is_unknown_exit_3_and_a_rerun_finishes_it() {
     assert_eq!(lines[0].as_object().unwrap().len(), 4);
     // Sent once: a create that may have happened is never repeated by the client.
     assert_eq!(writes(&fake).len(), 1);
-    assert!(stderr(&failed).contains("summary: 1 conversations: 1 unknown\n"));
+    assert!(stderr(&failed).contains("summary: 1 item: 1 unknown\n"));
     assert!(stderr(&failed).contains("error: 1 of 1 outcomes are unknown"));
 
     let rerun = tool(&fake, &args, &line).await;
@@ -486,7 +490,7 @@ async fn a_failed_item_is_reported_with_its_error_the_rest_go_on_and_the_exit_is
         lines[0]
     );
     assert_eq!(lines[1]["outcome"], "created");
-    assert!(stderr(&run).contains("summary: 2 conversations: 1 created, 1 failed\n"));
+    assert!(stderr(&run).contains("summary: 2 items: 1 created, 1 failed\n"));
     assert!(stderr(&run).contains("error: 1 of 2 failed; run the same command again"));
 }
 
@@ -568,4 +572,240 @@ async fn remove_everywhere_removes_an_address_there_twice_with_the_webhook_flag(
         assert_eq!(delete.header("x-twilio-webhook-enabled"), Some("true"));
     }
     assert_eq!(fake.participants(&service(), room(0).as_str()).len(), 1);
+}
+
+/// `remove agent-7 --all-conversations` over 40 conversations, 4 at a time.
+const REMOVE_FROM_40: [&str; 8] = [
+    "remove",
+    "--identity",
+    "agent-7",
+    "--all-conversations",
+    "--concurrency",
+    "4",
+    "-o",
+    "jsonl",
+];
+
+/// Sends SIGINT to `child`, as Ctrl-C in a terminal does.
+fn interrupt(child: &Child) {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Reads lines of `from` until one contains `wanted`; returns every line read.
+fn read_until(from: &mut impl BufRead, wanted: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            from.read_line(&mut line).unwrap() > 0,
+            "ended before {wanted:?}: {lines:?}"
+        );
+        let found = line.contains(wanted);
+        lines.push(line);
+        if found {
+            return lines;
+        }
+    }
+}
+
+/// How many DELETE requests the fake received.
+fn deletes(fake: &FakeServer) -> usize {
+    writes(fake).iter().filter(|(m, _)| m == "DELETE").count()
+}
+
+/// The counts of a summary line `summary: N items: a deleted, b not started`.
+fn summary_of(stderr: &str) -> (usize, usize, usize) {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("summary: "))
+        .unwrap_or_else(|| panic!("no summary: {stderr}"));
+    let number = |word: &str| {
+        line.split([':', ','])
+            .map(str::trim)
+            .find_map(|part| part.strip_suffix(word)?.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (number("items"), number("deleted"), number("not started"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_finishes_the_deletes_on_the_wire_reports_them_and_exits_130() {
+    let (fake, agent) = fake_with_agent(80).await;
+    assert_eq!(agent.len(), 40);
+    fake.set_latency(Duration::from_millis(300));
+    let mut command = command(&fake, &REMOVE_FROM_40);
+    let (code, printed, errors) = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        read_until(&mut stdout, "deleted");
+        read_until(&mut stdout, "deleted");
+        interrupt(&child);
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code(),
+            2 + rest.lines().count(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(130), "{errors}");
+    assert!(
+        errors.contains("interrupted: starting no new item"),
+        "{errors}"
+    );
+    let (items, deleted, not_started) = summary_of(&errors);
+    assert_eq!(items, 40, "{errors}");
+    assert_eq!(deleted, printed, "each delete has its line: {errors}");
+    assert!(deleted < 40, "{errors}");
+    assert_eq!(deleted + not_started, 40, "{errors}");
+    assert_eq!(
+        deletes(&fake),
+        deleted,
+        "every delete sent was finished and reported"
+    );
+    assert_eq!(
+        agent
+            .iter()
+            .filter(|(room, _)| fake
+                .participants(&service(), room.as_str())
+                .iter()
+                .any(|p| p.identity.as_deref() == Some("agent-7")))
+            .count(),
+        not_started
+    );
+
+    // The same command again finishes the job.
+    fake.set_latency(Duration::ZERO);
+    let rerun = tool(&fake, &REMOVE_FROM_40, "").await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    assert_eq!(summary_of(&stderr(&rerun)), (not_started, not_started, 0));
+    assert_eq!(deletes(&fake), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_exits_at_once_and_says_writes_may_have_happened() {
+    let (fake, _) = fake_with_agent(80).await;
+    // Long enough that the deletes are still on the wire at the second Ctrl-C.
+    fake.set_latency(Duration::from_secs(3));
+    let mut child = command(&fake, &REMOVE_FROM_40).spawn().unwrap();
+    // The listing takes one round trip; then the deletes go out.
+    while deletes(&fake) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (code, errors) = tokio::task::spawn_blocking(move || {
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        interrupt(&child);
+        let mut seen = read_until(&mut stderr, "interrupted: starting no new item");
+        interrupt(&child);
+        let status = child.wait().unwrap();
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        seen.push(rest);
+        (status.code(), seen.concat())
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(3), "{errors}");
+    assert!(
+        errors.contains("interrupted again: exiting now"),
+        "{errors}"
+    );
+    assert!(errors.contains("may have happened"), "{errors}");
+    assert!(!errors.contains("summary:"), "{errors}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_stops_the_job_finishes_what_is_on_the_wire_and_exits_1() {
+    let (fake, _) = fake_with_agent(80).await;
+    fake.set_latency(Duration::from_millis(200));
+    let mut command = command(&fake, &REMOVE_FROM_40);
+    let (code, errors) = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        read_until(&mut stdout, "deleted");
+        read_until(&mut stdout, "deleted");
+        // As `| head -n 2` does.
+        drop(stdout);
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(1), "{errors}");
+    assert!(errors.contains("stdout was closed"), "{errors}");
+    let (items, deleted, not_started) = summary_of(&errors);
+    assert_eq!((items, deleted + not_started), (40, 40), "{errors}");
+    assert!(not_started > 0, "{errors}");
+    assert_eq!(deletes(&fake), deleted, "every delete sent was counted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_create_from_reports_every_create_sent() {
+    let (fake, _) = fake_with_agent(40).await;
+    fake.set_latency(Duration::from_millis(300));
+    let lines: String = (0..40)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"conversation_sid": room(i), "identity": "supervisor-1"})
+            )
+        })
+        .collect();
+    let file = input_file("interrupted", &lines);
+    let mut command = command(
+        &fake,
+        &[
+            "create",
+            "--from",
+            file.to_str().unwrap(),
+            "--concurrency",
+            "4",
+            "-o",
+            "jsonl",
+        ],
+    );
+    let (code, printed, errors) = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = read_until(&mut stdout, "created");
+        printed.extend(read_until(&mut stdout, "created"));
+        interrupt(&child);
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        printed.extend(rest.lines().map(str::to_owned));
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.code(),
+            printed,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(130), "{errors}");
+    let posts = writes(&fake).iter().filter(|(m, _)| m == "POST").count();
+    assert!(posts < 40, "stopped early: {errors}");
+    assert_eq!(
+        printed.len(),
+        posts,
+        "a line for every create sent: {errors}"
+    );
+    assert!(printed.iter().all(|l| l.contains(r#""outcome":"created""#)));
+    assert!(
+        errors.contains(&format!(
+            "summary: 40 items: {posts} created, {} not started",
+            40 - posts
+        )),
+        "{errors}"
+    );
 }

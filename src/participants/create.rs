@@ -4,7 +4,6 @@ use std::{future::IntoFuture, pin::Pin};
 
 use super::{parse_role, webhook_header, Attributes, ParticipantsHandler};
 use crate::{
-    call::Attempts,
     error::{Error, Result},
     generated::types::CreateParticipantRequest,
     models::Participant,
@@ -156,7 +155,7 @@ impl CreateParticipant {
         let (service, fields) = (&handler.service, &fields);
         let exchange = handler
             .client
-            .call(Operation::Create, Attempts::Policy, |wire| async move {
+            .call(Operation::Create, |wire| async move {
                 wire.create_service_conversation_participant(
                     service,
                     conversation,

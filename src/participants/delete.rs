@@ -4,7 +4,6 @@ use std::{future::IntoFuture, pin::Pin};
 
 use super::{webhook_header, ParticipantsHandler};
 use crate::{
-    call::Attempts,
     error::Result,
     operation::{deletion, gone, Deletion, Operation},
     path::ParticipantId,
@@ -98,7 +97,7 @@ impl DeleteParticipant {
         let exchange = self
             .handler
             .client
-            .call(Operation::Delete, Attempts::Policy, |wire| async move {
+            .call(Operation::Delete, |wire| async move {
                 wire.delete_service_conversation_participant(service, conversation, sid, webhook)
                     .await
             })

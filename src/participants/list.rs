@@ -112,14 +112,14 @@ impl ListParticipants {
     /// Requests one page of this conversation's participants.
     fn fetcher(&self) -> FetchPage<Participant> {
         let handler = self.handler.clone();
-        Arc::new(move |query, attempts| {
+        Arc::new(move |query| {
             let handler = handler.clone();
             Box::pin(async move {
                 let (service, conversation) = (&handler.service, handler.conversation.checked()?);
                 let asked = &query;
                 let exchange = handler
                     .client
-                    .call(Operation::List, attempts, |wire| async move {
+                    .call(Operation::List, |wire| async move {
                         wire.list_service_conversation_participant(
                             service,
                             conversation,

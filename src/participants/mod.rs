@@ -66,7 +66,6 @@ pub use list::{ListParticipants, ParticipantStream, MAX_PAGE_SIZE};
 pub use update::UpdateParticipant;
 
 use crate::{
-    call::Attempts,
     client::Client,
     error::{Error, Result},
     generated::types::WebhookEnabled,
@@ -333,7 +332,7 @@ impl ParticipantsHandler {
         let sid = participant.checked()?;
         let exchange = self
             .client
-            .call(Operation::Fetch, Attempts::Policy, |wire| async move {
+            .call(Operation::Fetch, |wire| async move {
                 wire.fetch_service_conversation_participant(service, conversation, sid)
                     .await
             })

@@ -4,7 +4,7 @@ use std::{future::IntoFuture, pin::Pin};
 
 use super::{parse_role, webhook_header, Attributes, ParticipantsHandler};
 use crate::{
-    call::Attempts, error::Result, generated::types::UpdateParticipantRequest, models::Participant,
+    error::Result, generated::types::UpdateParticipantRequest, models::Participant,
     operation::Operation, path::ParticipantId,
 };
 
@@ -148,7 +148,7 @@ impl UpdateParticipant {
         let (service, sid, fields) = (&handler.service, sid.as_str(), &fields);
         let exchange = handler
             .client
-            .call(Operation::Update, Attempts::Policy, |wire| async move {
+            .call(Operation::Update, |wire| async move {
                 wire.update_service_conversation_participant(
                     service,
                     conversation,
