@@ -44,7 +44,9 @@ impl Operation {
         }
     }
 
-    fn is_write(self) -> bool {
+    /// Create, update and delete: what Twilio limits per conversation, and what may have
+    /// happened when an answer is lost.
+    pub(crate) fn is_write(self) -> bool {
         matches!(
             self,
             Operation::Create | Operation::Update | Operation::Delete
