@@ -561,9 +561,15 @@ mod tests {
     #[test]
     fn an_outage_over_refills_the_budget() {
         let budget = Budget::new(RetryBudget::standard().capacity(20));
-        assert!(budget.spend(RetryCause::Failure, &mut Spending::default()).is_some());
-        assert!(budget.spend(RetryCause::Failure, &mut Spending::default()).is_some());
-        assert!(budget.spend(RetryCause::Failure, &mut Spending::default()).is_none());
+        assert!(budget
+            .spend(RetryCause::Failure, &mut Spending::default())
+            .is_some());
+        assert!(budget
+            .spend(RetryCause::Failure, &mut Spending::default())
+            .is_some());
+        assert!(budget
+            .spend(RetryCause::Failure, &mut Spending::default())
+            .is_none());
         budget.refill();
         assert_eq!(budget.snapshot().0, 20);
     }

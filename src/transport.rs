@@ -169,10 +169,7 @@ impl Transport {
                 status = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
-            let (admission, permit) = self
-                .ready(paced.as_deref())
-                .instrument(span.clone())
-                .await;
+            let (admission, permit) = self.ready(paced.as_deref()).instrument(span.clone()).await;
             if let Some(answer) = throttled_write.take() {
                 if Instant::now() + config.timeout > *deadline {
                     tracing::debug!(parent: &span, "no time left for a whole attempt: the 429 is the answer");

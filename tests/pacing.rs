@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use twilio_conversations::{
     prelude::*,
-    testing::{Fault, FakeServer},
+    testing::{FakeServer, Fault},
     Client, ClientBuilder, Deletion, Error, ParticipantSid, RetryPolicy,
 };
 
@@ -87,7 +87,10 @@ async fn a_3_second_outage_during_200_deletions_is_waited_out_in_one_run() {
     }
     for (conversation, sid) in &work {
         let left = fake.participants(&common::service(), conversation.as_str());
-        assert!(left.iter().all(|p| p.sid.as_ref() != Some(sid)), "{conversation}");
+        assert!(
+            left.iter().all(|p| p.sid.as_ref() != Some(sid)),
+            "{conversation}"
+        );
     }
     let sent = deletes(&fake);
     assert!(
@@ -187,7 +190,11 @@ async fn pacing_holds_back_writes_only() {
     }
     // Four writes at 2 a second: the fake, which takes 2 a second, refuses none.
     for i in 0..4 {
-        participants.create().identity(format!("w-{i}")).await.unwrap();
+        participants
+            .create()
+            .identity(format!("w-{i}"))
+            .await
+            .unwrap();
     }
     assert_eq!(client.stats().throttled, 0);
 
@@ -249,7 +256,11 @@ async fn a_write_retries_a_429_only_when_a_whole_attempt_fits_before_the_deadlin
         .await
         .unwrap();
     assert_eq!(created.identity.as_deref(), Some("alice"));
-    let posts = fake.requests().iter().filter(|r| r.method == "POST").count();
+    let posts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .count();
     assert_eq!(posts, 3, "one 429 given back, one retried");
 }
 

@@ -161,7 +161,9 @@ impl Outage {
             interval: FIRST_PROBE * 2,
         });
         state.outages += 1;
-        tracing::warn!("outage: failures cluster; requests wait while one probe at a time checks the API");
+        tracing::warn!(
+            "outage: failures cluster; requests wait while one probe at a time checks the API"
+        );
     }
 
     pub(crate) fn snapshot(&self) -> OutageSnapshot {
@@ -214,7 +216,11 @@ mod tests {
                 })
                 .await;
             assert_eq!(admission, Admission::Probe);
-            assert_eq!(held.load(Ordering::Relaxed), 1, "held once, then let through");
+            assert_eq!(
+                held.load(Ordering::Relaxed),
+                1,
+                "held once, then let through"
+            );
             probes.push(started.elapsed());
             outage.failed(); // the probe failed too
         }

@@ -50,7 +50,9 @@ impl WritePacer {
     }
 
     fn next_free(&self) -> MutexGuard<'_, HashMap<String, Instant>> {
-        self.next_free.lock().unwrap_or_else(PoisonError::into_inner)
+        self.next_free
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// When a write to `conversation` may start (now, or later).
@@ -88,7 +90,9 @@ impl WritePacer {
 /// The conversation a participant path names, `{service}/{conversation}`, or `None` when
 /// the path is not a participant resource's.
 pub(crate) fn conversation_key(path: &str) -> Option<&str> {
-    let rest = path.find("/Services/").map(|at| &path[at + "/Services/".len()..])?;
+    let rest = path
+        .find("/Services/")
+        .map(|at| &path[at + "/Services/".len()..])?;
     let end = rest.find("/Participants")?;
     Some(&rest[..end])
 }
@@ -111,7 +115,9 @@ mod tests {
                 }
             }
             // Another conversation is never held back by this one.
-            assert!(pacer.try_start(&format!("IS1/CH-other-{}", starts.len())).is_ok());
+            assert!(pacer
+                .try_start(&format!("IS1/CH-other-{}", starts.len()))
+                .is_ok());
         }
         assert_eq!(starts[1], Duration::from_millis(34));
         // 31 writes take more than a second: no one-second window holds more than 30.
@@ -127,7 +133,11 @@ mod tests {
         assert_eq!(pacer.remembered(), SWEEP_ABOVE);
         tokio::time::sleep(Duration::from_millis(34)).await;
         assert!(pacer.try_start("IS1/CH-new").is_ok());
-        assert_eq!(pacer.remembered(), 1, "only the write just started is remembered");
+        assert_eq!(
+            pacer.remembered(),
+            1,
+            "only the write just started is remembered"
+        );
     }
 
     #[test]
