@@ -382,7 +382,7 @@ impl ClientBuilder {
     ///
     /// When the budget refuses a failure's retry, or five failures (5xx answers, timeouts,
     /// broken connections) come in a row, the client is in an outage: it starts no attempt
-    /// (first attempts included) but one probe at growing intervals (0.5 s doubling to 4 s,
+    /// (first attempts included) but one probe at growing intervals (0.5 s doubling to 2 s,
     /// jittered), and requests wait within their call deadline. The first answer that is not
     /// such a failure ends it, refills the budget, and the waiting requests go on: a retry
     /// held back goes out if its operation may repeat it (a create that may have been

@@ -9,7 +9,7 @@
 //! attempts, so one unlucky request alone never closes it), or when the retry budget
 //! refuses a failure's retry. While it is closed, a request waits for it within its call
 //! deadline; the first request to arrive after the next probe time is sent (the probe),
-//! and the next probe time moves out: 0.5 s, then doubling up to 4 s, each wait jittered
+//! and the next probe time moves out: 0.5 s, then doubling up to 2 s, each wait jittered
 //! between half and all of it. Probes are spaced by time, not one at a time, so a probe
 //! whose answer nobody reads (a caller away) cannot hold the others back.
 
@@ -25,7 +25,7 @@ pub(crate) const FAILURES_TOGETHER: u32 = 5;
 /// The longest first wait before a probe.
 const FIRST_PROBE: Duration = Duration::from_millis(500);
 /// The longest wait between two probes.
-const LONGEST_PROBE_INTERVAL: Duration = Duration::from_secs(4);
+const LONGEST_PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// How a request was let through the gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -224,7 +224,7 @@ mod tests {
             probes.push(started.elapsed());
             outage.failed(); // the probe failed too
         }
-        // Each wait is between half and all of 0.5 s, 1 s, 2 s, 4 s, 4 s.
+        // Each wait is between half and all of 0.5 s, 1 s, 2 s, 2 s, 2 s.
         let gaps: Vec<Duration> = probes
             .iter()
             .scan(Duration::ZERO, |last, at| {
@@ -233,7 +233,7 @@ mod tests {
                 Some(gap)
             })
             .collect();
-        for (gap, longest) in gaps.iter().zip([500, 1000, 2000, 4000, 4000]) {
+        for (gap, longest) in gaps.iter().zip([500, 1000, 2000, 2000, 2000]) {
             let longest = Duration::from_millis(longest);
             assert!(
                 *gap >= longest / 2 && *gap <= longest,
