@@ -61,7 +61,8 @@ pub(crate) struct CallRecord {
     maybe_applied: AtomicBool,
     /// An attempt is on the wire right now (for a call cut short by its deadline).
     in_flight: AtomicBool,
-    /// The call is waiting for an outage to end (for a call cut short by its deadline).
+    /// The call is waiting for an outage to end, or its attempt is the outage's probe (for
+    /// a call cut short by its deadline).
     held: AtomicBool,
     headers: Mutex<AnswerMeta>,
 }
@@ -94,7 +95,8 @@ impl CallRecord {
         self.maybe_applied.load(Ordering::Relaxed) || self.in_flight.load(Ordering::Relaxed)
     }
 
-    /// True when the call deadline came while the request waited for an outage to end.
+    /// True when the call deadline came while the request waited for an outage to end or
+    /// was the outage's probe.
     pub(crate) fn held(&self) -> bool {
         self.held.load(Ordering::Relaxed)
     }
@@ -280,7 +282,10 @@ impl Transport {
                 .outage
                 .admit(|| self.record.held.store(true, Ordering::Relaxed))
                 .await;
-            self.record.held.store(false, Ordering::Relaxed);
+            // A probe is still the outage's: a deadline during it is the outage's too.
+            self.record
+                .held
+                .store(admission == Admission::Probe, Ordering::Relaxed);
             if let Some(conversation) = paced {
                 tokio::time::sleep_until(config.pacer.ready_at(conversation)).await;
             }
