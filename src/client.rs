@@ -368,8 +368,8 @@ impl ClientBuilder {
     /// The most participant writes (create, update, delete) a second the client starts in
     /// one conversation (default 30, Twilio's published per-conversation limit; reads are not
     /// limited; 0 turns pacing off). Writes to one conversation start at least
-    /// `1 s / rate`, rounded up to the millisecond, apart (34 ms at 30); writes to other
-    /// conversations do not wait for them. A conversation is known by its service and the
+    /// `1.02 s / rate` apart (34 ms at 30: 20 ms a second of headroom for network jitter);
+    /// writes to other conversations do not wait for them. A conversation is known by its service and the
     /// SID or unique name in the path, so the same conversation named both ways is paced
     /// as two.
     pub fn conversation_write_rate(mut self, per_second: u32) -> Self {

@@ -4,10 +4,10 @@
 //! in the path) gets a GCRA with no burst: a write starts no sooner than the spacing after
 //! the previous write to the same conversation started.
 //!
-//! The spacing is `1 s / rate` rounded up to the millisecond (34 ms at 30 a second): tokio
-//! timers have millisecond resolution, and the rounding leaves 20 ms a second of headroom,
-//! so a server that counts arrivals in any one-second window does not see a 31st write
-//! because the network delayed one write more than the next. A small GCRA under a mutex
+//! The spacing is `1.02 s / rate` (34 ms at 30 a second, 510 ms at 2): the first and the
+//! last of any `rate + 1` writes in a row start 1.02 s apart, so a server that counts
+//! arrivals in any one-second window does not see one write too many because the network
+//! delayed one write 20 ms more than another. A small GCRA under a mutex
 //! (one instant per conversation) is all this needs: `governor`'s keyed limiter would add a
 //! dependency tree (dashmap, quanta, its own clock) for the same arithmetic, and it reads
 //! its own clock where this one reads tokio's, which tests pause.
@@ -27,6 +27,11 @@ use tokio::time::Instant;
 /// The default [`crate::ClientBuilder::conversation_write_rate`]: Twilio's published limit.
 pub const DEFAULT_CONVERSATION_WRITE_RATE: u32 = 30;
 
+/// The span, in microseconds, that `rate` writes are spread over: a second and 20 ms, so
+/// that the first and the last of any `rate + 1` writes in a row are more than a second
+/// apart by 20 ms, at any rate.
+const HEADROOM_SECOND_US: u64 = 1_020_000;
+
 /// Entries kept before idle ones are swept.
 const SWEEP_ABOVE: usize = 256;
 
@@ -42,7 +47,8 @@ pub(crate) struct WritePacer {
 impl WritePacer {
     /// Paces each conversation to `rate` writes a second; 0 turns pacing off.
     pub(crate) fn new(rate: u32) -> Self {
-        let spacing = (rate > 0).then(|| Duration::from_millis(1000u64.div_ceil(u64::from(rate))));
+        let spacing =
+            (rate > 0).then(|| Duration::from_micros(HEADROOM_SECOND_US.div_ceil(u64::from(rate))));
         Self {
             spacing,
             next_free: Mutex::default(),
