@@ -100,6 +100,10 @@ async fn a_3_second_outage_during_200_deletions_is_waited_out_in_one_run() {
     let stats = client.stats();
     assert!(stats.outages >= 1 && stats.outage_probes >= 1, "{stats:?}");
     assert!(!stats.outage, "the outage is over: {stats:?}");
+    assert_eq!(
+        stats.budget_tokens, 500,
+        "the budget is not left empty: {stats:?}"
+    );
     assert_eq!(stats.in_flight, 0);
 }
 
