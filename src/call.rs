@@ -85,6 +85,11 @@ where
                 Err(error)
             }
         },
+        Err(_) if record.held() => Err(Error::Unavailable {
+            limit: config.call_timeout,
+            attempts: record.attempts(),
+            status: record.status(),
+        }),
         Err(_) => Err(Error::Timeout {
             kind: TimeoutKind::Call,
             limit: config.call_timeout,

@@ -15,7 +15,10 @@ use crate::{
     error::{Error, Result},
     fleet::Fleet,
     generated,
-    limits::{Budget, ClientStats, Limiter, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS},
+    limits::{
+        Budget, ClientStats, Limiter, Outage, RetryBudget, WritePacer,
+        DEFAULT_CONVERSATION_WRITE_RATE, DEFAULT_MAX_CONCURRENT_REQUESTS,
+    },
     operation::{Exchange, Operation},
     participant_conversations::{ListParticipantConversations, ParticipantRef},
     participants::ParticipantsHandler,
@@ -193,7 +196,8 @@ impl Client {
     }
 
     /// What the client has done to protect Twilio and the account so far: requests in
-    /// flight, the current cap, 429s, retries made and refused, budget left.
+    /// flight, the current cap, 429s, retries made and refused, budget left, and whether
+    /// it is waiting out an outage.
     ///
     /// ```
     /// # #[cfg(feature = "testing")]
@@ -213,7 +217,11 @@ impl Client {
     /// # #[cfg(not(feature = "testing"))] fn main() {}
     /// ```
     pub fn stats(&self) -> ClientStats {
-        ClientStats::read(&self.config.limiter, &self.config.budget)
+        ClientStats::read(
+            &self.config.limiter,
+            &self.config.budget,
+            &self.config.outage,
+        )
     }
 
     /// Runs one operation through the generated client (see `call.rs`).
@@ -243,6 +251,7 @@ impl Client {
 ///     .timeout(Duration::from_secs(10))
 ///     .call_timeout(Duration::from_secs(60))
 ///     .max_concurrent_requests(8)
+///     .conversation_write_rate(30)
 ///     .retry_budget(RetryBudget::standard())
 ///     .retry_policy(RetryPolicy::default())
 ///     .user_agent("my-app/1.2")
@@ -263,6 +272,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
     max_concurrent_requests: Option<u32>,
+    conversation_write_rate: Option<u32>,
     budget: Option<RetryBudget>,
 }
 
@@ -363,8 +373,30 @@ impl ClientBuilder {
         self
     }
 
+    /// The most participant writes (create, update, delete) a second the client starts in
+    /// one conversation (default 30, Twilio's published per-conversation limit; reads are not
+    /// limited; 0 turns pacing off). Writes to one conversation start at least
+    /// `1.02 s / rate` apart (34 ms at 30: 20 ms a second of headroom for network jitter);
+    /// writes to other conversations do not wait for them. A conversation is known by its service and the
+    /// SID or unique name in the path, so the same conversation named both ways is paced
+    /// as two.
+    pub fn conversation_write_rate(mut self, per_second: u32) -> Self {
+        self.conversation_write_rate = Some(per_second);
+        self
+    }
+
     /// How much retrying the client may do across all its requests (default
     /// [`RetryBudget::standard`]); [`RetryBudget::unlimited`] turns the budget off.
+    ///
+    /// When the budget refuses a failure's retry, or five failures (5xx answers, timeouts,
+    /// broken connections) come in a row, the client is in an outage: it starts no attempt
+    /// (first attempts included) but one probe at growing intervals (0.5 s doubling to 2 s,
+    /// jittered), and requests wait within their call deadline. The first answer that is not
+    /// such a failure ends it, refills the budget, and the waiting requests go on: a retry
+    /// held back goes out if its operation may repeat it (a create that may have been
+    /// applied never is). A request still waiting at its call deadline fails with
+    /// [`Error::Unavailable`] (or, for a write whose earlier attempt may have been applied,
+    /// [`Error::OutcomeUnknown`]). [`Client::stats`] shows the outage.
     pub fn retry_budget(mut self, budget: RetryBudget) -> Self {
         self.budget = Some(budget);
         self
@@ -416,6 +448,11 @@ impl ClientBuilder {
                         .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS),
                 ),
                 budget: Budget::new(self.budget.unwrap_or_default()),
+                outage: Outage::default(),
+                pacer: WritePacer::new(
+                    self.conversation_write_rate
+                        .unwrap_or(DEFAULT_CONVERSATION_WRITE_RATE),
+                ),
             }),
         })
     }

@@ -8,7 +8,7 @@ use reqwest::header::HeaderValue;
 use crate::{
     auth::Credentials,
     error::{redact_userinfo, Error, Result},
-    limits::{Budget, Limiter},
+    limits::{Budget, Limiter, Outage, WritePacer},
     retry::RetryPolicy,
 };
 
@@ -36,6 +36,10 @@ pub(crate) struct Config {
     pub(crate) limiter: Limiter,
     /// Retries the client may still spend, shared likewise.
     pub(crate) budget: Budget,
+    /// Whether the API is in an outage (attempts held back, probes), shared likewise.
+    pub(crate) outage: Outage,
+    /// When each conversation's next write may start, shared likewise.
+    pub(crate) pacer: WritePacer,
 }
 
 impl fmt::Debug for Config {
@@ -49,6 +53,7 @@ impl fmt::Debug for Config {
             .field("retry", &self.retry)
             .field("limiter", &self.limiter)
             .field("budget", &self.budget)
+            .field("outage", &self.outage.snapshot())
             .finish_non_exhaustive()
     }
 }

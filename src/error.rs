@@ -75,6 +75,19 @@ pub enum Error {
         attempts: u32,
     },
 
+    /// The API was in an outage (failures clustered: 5xx answers, timeouts or broken
+    /// connections from several requests) and the client held this request back, probing
+    /// the API at growing intervals, until its call deadline; see
+    /// [`crate::ClientBuilder::retry_budget`]. `attempts` counts what was sent before.
+    Unavailable {
+        /// The call deadline ([`crate::ClientBuilder::call_timeout`]).
+        limit: Duration,
+        /// How many attempts were made before and during the outage.
+        attempts: u32,
+        /// The status of the last answer, when one arrived (a 5xx).
+        status: Option<u16>,
+    },
+
     /// A write (create, update or delete) reached Twilio, or may have, and no answer says
     /// whether it was applied: a 5xx, a timeout or a cut connection after sending, the call
     /// deadline with an attempt on the wire, or a success whose body could not be read. It
@@ -172,6 +185,11 @@ impl std::fmt::Display for Error {
                 "the HTTP {status} response body exceeds {limit} bytes (at least {size})"
             ),
             Error::Pagination(why) => write!(f, "cannot follow the next page: {why}"),
+            Error::Unavailable {
+                limit,
+                attempts,
+                status,
+            } => f.write_str(&unavailable(*limit, *attempts, *status)),
         }
     }
 }
@@ -216,6 +234,19 @@ impl std::fmt::Display for TimeoutKind {
             TimeoutKind::Call => "call",
         })
     }
+}
+
+/// The message of [`Error::Unavailable`].
+fn unavailable(limit: Duration, attempts: u32, status: Option<u16>) -> String {
+    let last = status.map_or(String::new(), |s| format!("; its last answer was HTTP {s}"));
+    let sent = match attempts {
+        0 => "it was never sent".to_owned(),
+        n => format!("after {n} {}", plural(n)),
+    };
+    format!(
+        "the API was unavailable (an outage{last}) until the call deadline of {limit:?}: \
+         the request waited for it to come back, {sent}"
+    )
 }
 
 fn plural(attempts: u32) -> &'static str {
@@ -319,7 +350,7 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.status),
             Error::ResponseTooLarge { status, .. } => Some(*status),
-            Error::OutcomeUnknown { status, .. } => *status,
+            Error::OutcomeUnknown { status, .. } | Error::Unavailable { status, .. } => *status,
             _ => None,
         }
     }
@@ -353,11 +384,12 @@ impl Error {
     }
 
     /// True when trying the same call again later may succeed: a retryable API status,
-    /// a transport failure or a timeout. Never true for a write whose outcome is unknown.
+    /// a transport failure, a timeout or an outage. Never true for a write whose outcome is
+    /// unknown.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Api(api) => api.is_retryable(),
-            Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::Transport { .. } | Error::Timeout { .. } | Error::Unavailable { .. } => true,
             _ => false,
         }
     }
@@ -441,5 +473,31 @@ mod tests {
             one.to_string(),
             "the call timeout of 1s fired after 1 attempt"
         );
+    }
+
+    #[test]
+    fn an_outage_says_what_was_sent() {
+        let never = Error::Unavailable {
+            limit: Duration::from_secs(10),
+            attempts: 0,
+            status: None,
+        };
+        assert_eq!(
+            never.to_string(),
+            "the API was unavailable (an outage) until the call deadline of 10s: the request \
+             waited for it to come back, it was never sent"
+        );
+        let tried = Error::Unavailable {
+            limit: Duration::from_secs(10),
+            attempts: 2,
+            status: Some(503),
+        };
+        assert_eq!(
+            tried.to_string(),
+            "the API was unavailable (an outage; its last answer was HTTP 503) until the call \
+             deadline of 10s: the request waited for it to come back, after 2 attempts"
+        );
+        assert!(tried.is_retryable());
+        assert_eq!(tried.status(), Some(503));
     }
 }

@@ -213,7 +213,9 @@ pub use error::{ApiError, Error, Result, TimeoutKind};
 pub use fleet::{
     Fleet, FleetItem, FleetProgress, FleetRun, InConversation, DEFAULT_FLEET_CONCURRENCY,
 };
-pub use limits::{ClientStats, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS};
+pub use limits::{
+    ClientStats, RetryBudget, DEFAULT_CONVERSATION_WRITE_RATE, DEFAULT_MAX_CONCURRENT_REQUESTS,
+};
 pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
 pub use operation::{Creation, Deletion, WriteOperation};
 pub use pagination::{Page, PageStream, MAX_EMPTY_PAGES};

@@ -1,6 +1,7 @@
 //! What a client does to protect Twilio and the account, shared by every clone and stream:
 //! a cap on requests in flight that halves when Twilio answers 429 and grows back, a pause
-//! of every request after a 429, and a retry budget.
+//! of every request after a 429, a retry budget, the outage gate (`outage.rs`) and the
+//! pacing of each conversation's writes (`pacing.rs`).
 //!
 //! The cap is a [`tokio::sync::Semaphore`] (fair, first come first served) whose permits are
 //! the current limit: lowering the limit forgets free permits at once and the others as they
@@ -20,11 +21,18 @@ use tokio::{
     time::Instant,
 };
 
+mod outage;
+mod pacing;
+
+pub(crate) use outage::{Admission, Outage};
+pub use pacing::DEFAULT_CONVERSATION_WRITE_RATE;
+pub(crate) use pacing::{conversation_key, WritePacer};
+
 /// The default [`crate::ClientBuilder::max_concurrent_requests`].
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u32 = 16;
 
-/// How many times more calm answers the cap needs to grow back to where the last 429 came:
-/// a server that takes 4 is asked for 5 once every 32 answers, not once every 4.
+/// How many times more calm answers the cap needs for the one step back to where the last
+/// 429 came: a server that takes 4 is asked for 5 once every 32 answers, not once every 4.
 const PROBE_PATIENCE: u32 = 8;
 
 /// Requests in flight, and the pause after a 429.
@@ -148,15 +156,16 @@ impl Limiter {
         );
     }
 
-    /// An answer that was not a 429: after as many calm answers as the cap, it grows by one;
-    /// back up to where the last 429 came, only after [`PROBE_PATIENCE`] times as many.
+    /// A calm answer (neither a 429 nor a 5xx; a timeout is no answer): after as many calm
+    /// answers as the cap, it grows by one; the one step back up to where the last 429 came
+    /// takes [`PROBE_PATIENCE`] times as many (every step above it is ordinary again).
     pub(crate) fn calm(&self) {
         let mut state = self.state();
         if state.limit >= self.max {
             return;
         }
         state.calm += 1;
-        let probing = state.limit + 1 >= state.ceiling;
+        let probing = state.limit + 1 == state.ceiling;
         let needed = if probing {
             state.limit * PROBE_PATIENCE
         } else {
@@ -346,6 +355,13 @@ impl Budget {
             .min(self.settings.capacity);
     }
 
+    /// An outage is over (the API answered a probe): the retries spent or refused while it
+    /// lasted were its symptoms, so the bucket is full again; otherwise the next blip after
+    /// it would find the budget empty and close the outage gate at once.
+    pub(crate) fn refill(&self) {
+        self.state().tokens = self.settings.capacity;
+    }
+
     pub(crate) fn snapshot(&self) -> (u32, u64, u64) {
         let state = self.state();
         (state.tokens, state.retries, state.refused)
@@ -382,13 +398,25 @@ pub struct ClientStats {
     pub retries_refused: u64,
     /// Tokens left in the retry budget.
     pub budget_tokens: u32,
+    /// True while the client is in an outage: failures clustered, so no attempt starts
+    /// except one probe at growing intervals, until an answer that is not a 5xx, a timeout
+    /// or a broken connection (see [`crate::ClientBuilder::retry_budget`]).
+    pub outage: bool,
+    /// Outages entered so far.
+    pub outages: u64,
+    /// Probes sent during outages so far.
+    pub outage_probes: u64,
 }
 
 impl ClientStats {
-    pub(crate) fn read(limiter: &Limiter, budget: &Budget) -> Self {
+    pub(crate) fn read(limiter: &Limiter, budget: &Budget, outage: &Outage) -> Self {
         let (concurrency_limit, in_flight, throttled) = limiter.snapshot();
         let (budget_tokens, retries, retries_refused) = budget.snapshot();
+        let gate = outage.snapshot();
         Self {
+            outage: gate.closed,
+            outages: gate.outages,
+            outage_probes: gate.probes,
             in_flight,
             concurrency_limit,
             max_concurrent_requests: limiter.max,
@@ -494,5 +522,43 @@ mod tests {
         let five: Vec<_> = futures_util::future::join_all((0..5).map(|_| limiter.acquire())).await;
         assert_eq!(limiter.snapshot().1, 5);
         drop(five);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_the_step_back_to_the_last_429_is_slow() {
+        let limiter = Limiter::new(64);
+        // 429s at 64, 32, 16 and 8, each in a pause of its own: the cap is 4, the last 429
+        // came at 8.
+        for _ in 0..4 {
+            limiter.throttled(Duration::from_millis(100));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(limiter.snapshot().0, 4);
+        let mut answers = 0;
+        while limiter.snapshot().0 < 64 {
+            limiter.calm();
+            answers += 1;
+        }
+        // 4 + 5 + 6 answers to reach 7, 7 × 8 for the step to 8, then 8 + 9 + … + 63:
+        // about 2,000, where probing every step above 8 took about 16,000.
+        let ordinary: u32 = (4..64).filter(|cap| *cap != 7).sum();
+        assert_eq!(answers, ordinary + 7 * PROBE_PATIENCE);
+        assert_eq!(answers, 2059);
+    }
+
+    #[test]
+    fn an_outage_over_refills_the_budget() {
+        let budget = Budget::new(RetryBudget::standard().capacity(20));
+        assert!(budget
+            .spend(RetryCause::Failure, &mut Spending::default())
+            .is_some());
+        assert!(budget
+            .spend(RetryCause::Failure, &mut Spending::default())
+            .is_some());
+        assert!(budget
+            .spend(RetryCause::Failure, &mut Spending::default())
+            .is_none());
+        budget.refill();
+        assert_eq!(budget.snapshot().0, 20);
     }
 }

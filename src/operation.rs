@@ -42,6 +42,12 @@ impl Operation {
         }
     }
 
+    /// Create, update and delete: what Twilio limits per conversation, and what may have
+    /// happened when an answer is lost.
+    pub(crate) fn is_write(self) -> bool {
+        self.write().is_some()
+    }
+
     /// Whether a request answered with `status` may be sent again.
     pub(crate) fn may_repeat_status(self, status: u16) -> bool {
         match self {

@@ -1,6 +1,6 @@
-//! Carries every generated request: credentials, user agent, timeout, the client-wide cap
-//! and pause, retries within the budget and the call deadline, tracing, and a bounded read
-//! of the body.
+//! Carries every generated request: credentials, user agent, timeout, the outage gate, the
+//! pacing of a conversation's writes, the client-wide cap and pause, retries within the
+//! budget and the call deadline, tracing, and a bounded read of the body.
 //!
 //! [`Transport`] is the generated client's inner value (the hooks that hand requests to it
 //! are in `call.rs`). A fresh one is made per call so that its [`CallRecord`] can tell the
@@ -22,7 +22,7 @@ use tracing::Instrument;
 use crate::{
     config::Config,
     error::AnswerMeta,
-    limits::{RetryCause, Spending},
+    limits::{conversation_key, Admission, Permit, RetryCause, Spending},
     operation::Operation,
     retry::{is_retryable_error, is_retryable_status, retry_after},
 };
@@ -55,6 +55,9 @@ pub(crate) struct CallRecord {
     maybe_applied: AtomicBool,
     /// An attempt is on the wire right now (for a call cut short by its deadline).
     in_flight: AtomicBool,
+    /// The call is waiting for an outage to end, or its attempt is the outage's probe (for
+    /// a call cut short by its deadline).
+    held: AtomicBool,
     headers: Mutex<AnswerMeta>,
 }
 
@@ -84,6 +87,12 @@ impl CallRecord {
     /// arriving, including an attempt still on the wire.
     pub(crate) fn maybe_applied(&self) -> bool {
         self.maybe_applied.load(Ordering::Relaxed) || self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// True when the call deadline came while the request waited for an outage to end or
+    /// was the outage's probe.
+    pub(crate) fn held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// The last answer's `Retry-After`, if it sent one.
@@ -119,7 +128,8 @@ impl Transport {
     }
 
     /// Sends `request`, repeating it as the operation, the policy, the budget and the
-    /// deadline allow; every attempt waits for a place under the client's cap.
+    /// deadline allow; every attempt waits for the outage gate, the conversation's write
+    /// pace and a place under the client's cap.
     pub(crate) async fn execute(
         &self,
         client: &reqwest::Client,
@@ -132,9 +142,16 @@ impl Transport {
             deadline,
         } = self;
         let retries = config.retry.retries();
+        let paced = operation
+            .is_write()
+            .then(|| conversation_key(request.url().path()).map(str::to_owned))
+            .flatten();
         let mut retry = 0;
         // What this call's retries have taken from the budget so far.
         let mut spending = Spending::default();
+        // A write's 429, kept until its retry starts: returned instead when the wait for
+        // the gate, the pace and the cap left less than an attempt before the deadline.
+        let mut throttled_write: Option<reqwest::Response> = None;
         loop {
             let attempt = retry + 1;
             // Bodies here are in memory (a form or nothing), so a copy always exists.
@@ -147,7 +164,13 @@ impl Transport {
                 status = tracing::field::Empty,
                 elapsed_ms = tracing::field::Empty,
             );
-            let permit = config.limiter.acquire().instrument(span.clone()).await;
+            let (admission, permit) = self.ready(paced.as_deref()).instrument(span.clone()).await;
+            if let Some(answer) = throttled_write.take() {
+                if Instant::now() + config.timeout > *deadline {
+                    tracing::debug!(parent: &span, "no time left for a whole attempt: the 429 is the answer");
+                    return Ok(answer);
+                }
+            }
             record.attempts.store(attempt, Ordering::Relaxed);
             let started = Instant::now();
             record.in_flight.store(true, Ordering::Relaxed);
@@ -157,14 +180,12 @@ impl Transport {
             record.in_flight.store(false, Ordering::Relaxed);
             drop(permit);
             span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            let failed = self.observe(&outcome);
             let (cause, hint) = match &outcome {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     span.record("status", status);
                     let throttled = status == 429;
-                    if !throttled {
-                        config.limiter.calm();
-                    }
                     if response.status().is_success() {
                         config.budget.succeeded(spending.tokens());
                     }
@@ -207,23 +228,96 @@ impl Transport {
                 return outcome;
             };
             // A server that asks for a longer wait than the policy allows, or than the call
-            // has left, gets its answer back at once: the error carries the wait.
+            // has left, gets its answer back at once: the error carries the wait. A write
+            // retries a 429 only when a whole attempt fits after the wait, so the deadline
+            // never cuts it into "may have happened" (a 429 was not processed).
             let Some(delay) = delay else {
                 return outcome;
             };
-            if Instant::now() + delay >= *deadline {
+            let needed = match cause {
+                RetryCause::Throttled if operation.is_write() => delay + config.timeout,
+                _ => delay,
+            };
+            if Instant::now() + needed >= *deadline {
                 tracing::debug!(parent: &span, "no time left for a retry before the call deadline");
                 return outcome;
             }
-            if config.budget.spend(cause, &mut spending).is_none() {
+            if config.budget.spend(cause, &mut spending).is_some() {
+                tracing::debug!(parent: &span, delay_ms = delay.as_millis() as u64, "retrying");
+                tokio::time::sleep(delay).await;
+            } else if cause == RetryCause::Failure {
+                // Failures cluster: an outage. This retry waits for the gate (within the
+                // call deadline) instead of giving up.
+                tracing::debug!(parent: &span, "retry refused by the budget: waiting out an outage");
+                config.outage.close();
+            } else {
                 tracing::debug!(parent: &span, "retry refused: the client's retry budget is spent");
                 return outcome;
             }
-            tracing::debug!(parent: &span, delay_ms = delay.as_millis() as u64, "retrying");
-            tokio::time::sleep(delay).await;
+            if cause == RetryCause::Throttled && operation.is_write() {
+                throttled_write = outcome.ok();
+            }
             request = spare;
-            retry += 1;
+            // A probe's failure is the outage's, not one of this request's retries.
+            if !(failed && admission == Admission::Probe) {
+                retry += 1;
+            }
         }
+    }
+
+    /// Waits until an attempt may start: the outage gate lets it through, its conversation's
+    /// write pace allows it (`paced`: the conversation of a write), and a place under the cap
+    /// is free (for a page fetched ahead, only the pause after a 429).
+    async fn ready(&self, paced: Option<&str>) -> (Admission, Permit<'_>) {
+        let config = &self.config;
+        loop {
+            let admission = config
+                .outage
+                .admit(|| self.record.held.store(true, Ordering::Relaxed))
+                .await;
+            // A probe is still the outage's: a deadline during it is the outage's too.
+            self.record
+                .held
+                .store(admission == Admission::Probe, Ordering::Relaxed);
+            if let Some(conversation) = paced {
+                tokio::time::sleep_until(config.pacer.ready_at(conversation)).await;
+            }
+            let permit = config.limiter.acquire().await;
+            // An outage may have begun while this request waited for its place.
+            if admission == Admission::Open && config.outage.is_closed() {
+                continue;
+            }
+            match paced.map(|conversation| config.pacer.try_start(conversation)) {
+                // Another write to the conversation took the slot first.
+                Some(Err(_)) => continue,
+                _ => return (admission, permit),
+            }
+        }
+    }
+
+    /// Tells the outage gate what an attempt's outcome shows of the API; true when it was a
+    /// failure (a 5xx, a timeout or a broken connection).
+    fn observe(&self, outcome: &reqwest::Result<reqwest::Response>) -> bool {
+        let config = &self.config;
+        let failed = match outcome {
+            Ok(response) => response.status().is_server_error(),
+            // A TLS failure is not an outage: it fails the same way again, at once.
+            Err(error) => is_retryable_error(error),
+        };
+        match outcome {
+            Ok(response) if !failed => {
+                // Neither a 429 nor a 5xx: a calm answer for the cap.
+                if response.status().as_u16() != 429 {
+                    config.limiter.calm();
+                }
+                if config.outage.answered() {
+                    config.budget.refill();
+                }
+            }
+            _ if failed => config.outage.failed(),
+            _ => {}
+        }
+        failed
     }
 
     /// Refuses an answer whose body was over the limit (the wrapper reads the size and the

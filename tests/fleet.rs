@@ -74,15 +74,6 @@ async fn remove_all(
         .await
 }
 
-/// How many requests each path received.
-fn attempts_by_path(fake: &FakeServer, method: &str) -> HashMap<String, usize> {
-    let mut counts = HashMap::new();
-    for request in fake.requests().iter().filter(|r| r.method == method) {
-        *counts.entry(request.path.clone()).or_default() += 1;
-    }
-    counts
-}
-
 #[tokio::test]
 async fn a_job_asked_for_16_at_once_by_a_server_that_takes_4_completes() {
     let fake = fake().await;
@@ -173,48 +164,6 @@ async fn a_rerun_finishes_the_job_without_doing_anything_twice() {
         2 * CONVERSATIONS,
         "each create was sent once per run"
     );
-}
-
-#[tokio::test]
-async fn during_an_outage_the_budget_allows_one_retry_per_item() {
-    let fake = fake().await;
-    fake.set_latency(Duration::from_millis(10));
-    fake.fail_for(Duration::from_secs(30), 503);
-    let budgeted = client(&fake, quick_retries(), RetryBudget::standard());
-    let results = remove_all(&budgeted, &common::service(), first_participants(&fake), 8).await;
-
-    assert!(results
-        .values()
-        .all(|r| r.as_ref().is_err_and(|e| e.status() == Some(503))));
-    let attempts = attempts_by_path(&fake, "DELETE");
-    assert_eq!(attempts.len(), CONVERSATIONS, "every item was tried");
-    // Only a request failing alone may use more than one retry: at most one here.
-    let beyond_two = attempts.values().filter(|&&n| n > 2).count();
-    assert!(beyond_two <= 1, "{attempts:?}");
-    let stats = budgeted.stats();
-    assert!(
-        stats.retries_refused >= (CONVERSATIONS - 1) as u64,
-        "{stats:?}"
-    );
-
-    // Without a budget, every item retries as the policy allows: four attempts each.
-    let unlimited = fake_after_outage_of_every_request().await;
-    let spender = client(&unlimited, quick_retries(), RetryBudget::unlimited());
-    remove_all(
-        &spender,
-        &common::service(),
-        first_participants(&unlimited),
-        8,
-    )
-    .await;
-    let attempts = attempts_by_path(&unlimited, "DELETE");
-    assert!(attempts.values().all(|&n| n == 4), "{attempts:?}");
-}
-
-async fn fake_after_outage_of_every_request() -> FakeServer {
-    let fake = fake().await;
-    fake.fail_for(Duration::from_secs(30), 503);
-    fake
 }
 
 #[tokio::test]

@@ -753,8 +753,9 @@ async fn the_call_deadline_firing_with_a_create_on_the_wire_is_unknown() {
 
 #[tokio::test]
 async fn an_unknown_outcome_never_carries_an_earlier_attempts_429() {
-    // The first attempt is answered 429 (not processed); the retry is held on the wire when
-    // the call deadline fires: the outcome is unknown, with no status (no answer arrived).
+    // The first attempt is answered 429 (not processed); the retry (a whole attempt fits
+    // before the deadline, so it is sent) is held on the wire until the attempt timeout:
+    // the outcome is unknown, with no status (no answer arrived).
     let (base, seen) = scripted_server(vec![
         Scripted::Raw(
             "HTTP/1.1 429 Too Many Requests\r\nretry-after: 0\r\ncontent-length: 0\r\n\r\n".into(),
@@ -762,7 +763,19 @@ async fn an_unknown_outcome_never_carries_an_earlier_attempts_429() {
         Scripted::Hold,
     ])
     .await;
-    let err = create_alice_under_a_one_second_deadline(&base).await;
+    let err = Client::builder()
+        .credentials(credentials())
+        .base_url(&base)
+        .timeout(Duration::from_secs(1))
+        .call_timeout(Duration::from_secs(5))
+        .retry_policy(fast_retries(3))
+        .build()
+        .unwrap()
+        .participants(&service(), CONVERSATION)
+        .create()
+        .identity("alice")
+        .await
+        .unwrap_err();
     let (_, status, sid, attempts) = unknown(&err, WriteOperation::Create);
     assert_eq!((status, sid, attempts), (None, None, 2));
     assert_eq!(err.status(), None, "a 429 would invite a second create");

@@ -204,6 +204,7 @@ impl FakeServer {
             peak_in_flight: AtomicUsize::new(0),
             participants_created: AtomicU64::new(0),
             outage: Mutex::default(),
+            write_limit: Mutex::default(),
             webhooks: webhooks::Webhooks::default(),
             event_sink: event_sink::EventSink::default(),
         });
@@ -334,6 +335,19 @@ impl FakeServer {
             Some((tokio::time::Instant::now() + duration, status));
     }
 
+    /// Answers 429 (Twilio code 20429) to a participant write (create, update or delete)
+    /// that arrives when `per_second` writes to the same conversation (as named in the
+    /// path) arrived in the second before it: Twilio's per-conversation limit, counted over
+    /// any one-second window. Refused writes do not count. `None` lifts it.
+    pub fn set_conversation_write_limit(&self, per_second: Option<usize>) {
+        let mut limit = self
+            .state
+            .write_limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *limit = per_second.map(|max| (max, HashMap::new()));
+    }
+
     /// Drops every scripted fault not used yet; returns how many there were.
     pub fn clear_faults(&self) -> usize {
         let mut faults = self
@@ -387,7 +401,13 @@ struct State {
     participants_created: AtomicU64,
     /// Every request is answered with this status until then.
     outage: Mutex<Option<(tokio::time::Instant, u16)>>,
+    /// The most writes a second per conversation, and when each conversation's recent
+    /// writes arrived.
+    write_limit: Mutex<Option<WriteLimit>>,
 }
+
+/// A per-conversation write limit: the most a second, and the arrivals within the last one.
+type WriteLimit = (usize, HashMap<String, VecDeque<tokio::time::Instant>>);
 
 /// Counts a request as being answered until dropped.
 struct Answering<'a>(&'a AtomicUsize);
@@ -507,6 +527,9 @@ impl State {
             }
         }
         drop(answering);
+        if self.over_write_limit(&recorded) {
+            return Ok(error(429, Some(20429), "Too Many Requests"));
+        }
         let fault = self
             .faults
             .lock()
@@ -547,6 +570,37 @@ impl State {
             .event_sink
             .after(self, &recorded, before, response)
             .await)
+    }
+
+    /// Whether `request` is a participant write beyond its conversation's limit; counts it
+    /// when it is not.
+    fn over_write_limit(&self, request: &RecordedRequest) -> bool {
+        let mut limit = self
+            .write_limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some((max, arrivals)) = limit.as_mut() else {
+            return false;
+        };
+        let write = matches!(request.method.as_str(), "POST" | "DELETE");
+        let Some(route) = parse_path(&request.path).filter(|_| write) else {
+            return false;
+        };
+        let now = tokio::time::Instant::now();
+        let recent = arrivals
+            .entry(format!("{}/{}", route.service, route.conversation))
+            .or_default();
+        while recent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= Duration::from_secs(1))
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= *max {
+            return true;
+        }
+        recent.push_back(now);
+        false
     }
 
     /// A conversation by the name it was added under, or by its `CH…` SID (Twilio takes

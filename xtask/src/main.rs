@@ -35,8 +35,9 @@ Commands:
                [WORK (nothing, jsonl)]; the binary is target/profiling/xtask
   bench-fleet  one participant across 200 conversations at a 40 ms round trip:
                offboarding at concurrency 1/8/16, 16 at once against a server that
-               takes 4, a 3 s outage with and without the retry budget; writes
-               target/bench-fleet.json
+               takes 4, a 3 s outage waited out in one run, 300 creates into one
+               conversation with and without pacing; writes target/bench-fleet.json
+               [--quick: 40 conversations, a 1 s outage, 60 creates (CI)]
 ";
 
 /// Counts bytes allocated, for the benchmark's bytes-per-participant figure.
@@ -166,7 +167,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Some("bench-fleet") => match bench_fleet::run(&workspace_root()) {
+        Some("bench-fleet") => match bench_fleet::run(&workspace_root(), rest) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("bench-fleet: {message}");
