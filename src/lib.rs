@@ -194,6 +194,7 @@ mod participant_conversations;
 mod participants;
 mod path;
 pub mod prelude;
+mod raw_participant;
 mod retry;
 pub mod sid;
 #[cfg(feature = "testing")]
@@ -213,7 +214,7 @@ pub use fleet::{
     Fleet, FleetItem, FleetProgress, FleetRun, InConversation, DEFAULT_FLEET_CONCURRENCY,
 };
 pub use limits::{ClientStats, RetryBudget, DEFAULT_MAX_CONCURRENT_REQUESTS};
-pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
+pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage, RawParticipant};
 pub use operation::{Creation, Deletion};
 pub use pagination::{Page, PageStream, MAX_EMPTY_PAGES};
 pub use participant_conversations::{
@@ -222,7 +223,7 @@ pub use participant_conversations::{
 };
 pub use participants::{
     CreateParticipant, DeleteParticipant, ListParticipants, ParticipantStream, ParticipantsHandler,
-    UpdateParticipant, MAX_PAGE_SIZE,
+    RawParticipantStream, UpdateParticipant, MAX_PAGE_SIZE,
 };
 pub use path::{ConversationId, ParticipantId};
 pub use retry::RetryPolicy;
