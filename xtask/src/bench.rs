@@ -343,15 +343,20 @@ fn rows() -> [Row; 4] {
 }
 
 /// Builds the measured binaries with the `profiling` profile; the directory holding them.
+/// Each package is built on its own, as `cargo xtask` and `cargo build -p twilio-participants`
+/// build it: built together their dependencies' features would be unified differently, and
+/// this very program would be rebuilt under its own feet.
 fn build_binaries(workspace: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
-        .args(["build", "--quiet", "--profile", "profiling", "--bins"])
-        .args(["--package", "xtask", "--package", "twilio-participants"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !built {
-        return Err("cannot build bench-sdk, bench-floor and twilio-participants".into());
+    for package in ["xtask", "twilio-participants"] {
+        let built = Command::new(&cargo)
+            .args(["build", "--quiet", "--profile", "profiling", "--bins"])
+            .args(["--package", package])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !built {
+            return Err(format!("cannot build the binaries of {package}"));
+        }
     }
     Ok(workspace.join("target/profiling"))
 }
