@@ -63,6 +63,10 @@ impl RawParticipant {
 impl<'de> Deserialize<'de> for RawParticipant {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let json = Box::<RawValue>::deserialize(deserializer)?;
+        // A struct would also be read from an array of its fields; a participant is an object.
+        if !json.get().starts_with('{') {
+            return Err(D::Error::custom("expected a participant's JSON object"));
+        }
         let Key { sid } = serde_json::from_str(json.get()).map_err(D::Error::custom)?;
         Ok(Self { sid, json })
     }

@@ -24,6 +24,7 @@ use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
+    sync::OnceLock,
     time::{Duration, Instant},
 };
 
@@ -71,6 +72,13 @@ fn ids() -> (ServiceSid, ConversationSid) {
     )
 }
 
+/// This program's path, read once: the benchmark rebuilds its binaries, and a rebuilt
+/// xtask leaves `/proc/self/exe` naming the deleted file.
+fn own_path() -> &'static Path {
+    static OWN_PATH: OnceLock<PathBuf> = OnceLock::new();
+    OWN_PATH.get_or_init(|| std::env::current_exe().expect("own path"))
+}
+
 /// A fake server in a child process; killed when dropped.
 struct Served {
     child: Child,
@@ -79,7 +87,7 @@ struct Served {
 
 impl Served {
     fn start(participants: usize, latency: Duration) -> Self {
-        let exe = std::env::current_exe().expect("own path");
+        let exe = own_path();
         let mut child = Command::new(exe)
             .args([
                 "bench-serve",
@@ -445,6 +453,7 @@ fn processes(options: &Options, workspace: &Path) -> Result<Vec<serde_json::Valu
 
 /// Runs every row; prints and writes `target/bench.json`.
 pub fn run(options: &Options, workspace: &Path) -> Result<serde_json::Value, String> {
+    own_path();
     let processes = processes(options, workspace)?;
     let latency = Flavor::MultiThread
         .runtime()
@@ -594,7 +603,7 @@ async fn latency_rows(options: &Options) -> Vec<serde_json::Value> {
 
 /// Peak RSS of a child process that streams `count` participants from `base_url`.
 fn probe(base_url: &str, count: usize) -> serde_json::Value {
-    let exe = std::env::current_exe().expect("own path");
+    let exe = own_path();
     let output = Command::new(exe)
         .args(["bench-probe", base_url, &count.to_string()])
         .output()
