@@ -66,6 +66,44 @@ fn fast_dates(items: &mut [syn::Item]) -> usize {
     changed
 }
 
+/// The list operation whose page body can also be decoded into a type of the caller's.
+const LIST_OPERATION: &str = "list_service_conversation_participant";
+
+/// Adds `<LIST_OPERATION>_as::<T>`: the generated list method, request, hooks and status
+/// handling unchanged, whose 200 body decodes into any `T` instead of `ParticipantPage`
+/// (the raw-JSON stream decodes into a page of raw participants; see
+/// `src/raw_participant.rs`). Returns whether it found the method.
+fn generic_list_body(items: &mut [syn::Item]) -> bool {
+    use syn::{parse_quote, ImplItem, Item};
+    for item in items {
+        let Item::Impl(block) = item else {
+            continue;
+        };
+        let Some(method) = block.items.iter().find_map(|item| match item {
+            ImplItem::Fn(method) if method.sig.ident == LIST_OPERATION => Some(method),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let mut generic = method.clone();
+        generic.sig.ident = quote::format_ident!("{LIST_OPERATION}_as");
+        generic
+            .sig
+            .generics
+            .params
+            .push(parse_quote!(T: ::serde::de::DeserializeOwned));
+        generic.sig.output = parse_quote!(
+            -> Result<ResponseValue<T>, Error<types::TwilioError>>
+        );
+        generic.attrs = vec![parse_quote!(
+            #[doc = "The list request above, its 200 body decoded into `T`."]
+        )];
+        block.items.push(ImplItem::Fn(generic));
+        return true;
+    }
+    false
+}
+
 fn fail(what: &str, err: impl std::fmt::Display) -> ! {
     eprintln!("error: {SPEC}: {what}: {err}");
     exit(1)
@@ -119,6 +157,13 @@ fn main() {
     if fast_dates(&mut file.items) == 0 {
         // The generated attribute changed form: dates still decode, through chrono alone.
         println!("cargo:warning=build.rs: no date-time field uses src/time.rs any more");
+    }
+
+    if !generic_list_body(&mut file.items) {
+        fail(
+            "generated code",
+            format_args!("no method {LIST_OPERATION} to make generic"),
+        );
     }
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));

@@ -194,6 +194,7 @@ mod participant_conversations;
 mod participants;
 mod path;
 pub mod prelude;
+mod raw_participant;
 mod remove_everywhere;
 mod retry;
 pub mod sid;
@@ -216,7 +217,7 @@ pub use fleet::{
 pub use limits::{
     ClientStats, RetryBudget, DEFAULT_CONVERSATION_WRITE_RATE, DEFAULT_MAX_CONCURRENT_REQUESTS,
 };
-pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage};
+pub use models::{MessagingBinding, PageMeta, Participant, ParticipantPage, RawParticipant};
 pub use operation::{Creation, Deletion, WriteOperation};
 pub use pagination::{Page, PageStream, MAX_EMPTY_PAGES};
 pub use participant_conversations::{
@@ -225,7 +226,7 @@ pub use participant_conversations::{
 };
 pub use participants::{
     CreateParticipant, DeleteParticipant, ListParticipants, ParticipantStream, ParticipantsHandler,
-    UpdateParticipant, MAX_PAGE_SIZE,
+    RawParticipantStream, UpdateParticipant, MAX_PAGE_SIZE,
 };
 pub use path::{ConversationId, ParticipantId};
 pub use remove_everywhere::{RemovalPlan, RemoveEverywhere};

@@ -11,6 +11,7 @@ pub use crate::generated::types::{
     ParticipantConversationLinks, ParticipantConversationPage, ParticipantPage, TwilioError,
     UpdateParticipantRequest, WebhookEnabled,
 };
+pub use crate::raw_participant::RawParticipant;
 
 use crate::error::{Error, Result};
 

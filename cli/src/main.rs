@@ -24,7 +24,7 @@ use twilio_conversations::{
     prelude::*,
     testing::{self, FakeServer},
     Client, ClientBuilder, ConversationSid, Credentials, DeleteParticipant, Deletion, Error,
-    ListParticipants, ParticipantsHandler, ServiceSid, UpdateParticipant,
+    ListParticipants, PageStream, ParticipantsHandler, ServiceSid, UpdateParticipant,
 };
 
 /// The demo conversation: a few hundred participants over several pages.
@@ -659,17 +659,33 @@ async fn list(args: ListArgs) -> Result<(), Failure> {
         .list_request()
         .given(args.page_size, ListParticipants::page_size)
         .given(args.limit, ListParticipants::limit);
-    let mut participants = request.stream();
-    let progress = io::stderr().is_terminal();
     let mut out = Output::new(
         session.format,
         io::BufWriter::new(io::stdout().lock()),
         true,
     );
+    // JSON formats pass each participant's JSON through as the API sent it instead of
+    // decoding it and encoding it again; the others need its fields.
+    if out.passes_json_through() {
+        write_list(request.raw_stream(), &mut out, Output::raw_item).await?;
+    } else {
+        write_list(request.stream(), &mut out, Output::item).await?;
+    }
+    Ok(out.finish()?)
+}
+
+/// Writes every participant of `participants` with `write`, with a progress line on a
+/// terminal's stderr.
+async fn write_list<T: Send + 'static, W: io::Write>(
+    mut participants: PageStream<T>,
+    out: &mut Output<W>,
+    write: fn(&mut Output<W>, &T) -> io::Result<()>,
+) -> Result<(), Failure> {
+    let progress = io::stderr().is_terminal();
     let mut count = 0u64;
     while let Some(participant) = participants.try_next().await? {
         count += 1;
-        out.item(&participant)?;
+        write(out, &participant)?;
         if progress && count.is_multiple_of(100) {
             eprint!(
                 "\r{count} participants, {} pages",
@@ -680,7 +696,7 @@ async fn list(args: ListArgs) -> Result<(), Failure> {
     if progress && count >= 100 {
         eprint!("\r\x1b[2K");
     }
-    Ok(out.finish()?)
+    Ok(())
 }
 
 /// `create`: adds a participant and prints it. Refuses, with nothing sent, a participant

@@ -11,7 +11,7 @@ use std::{
 };
 
 use clap::ValueEnum;
-use twilio_conversations::{models::ParticipantConversation, Participant};
+use twilio_conversations::{models::ParticipantConversation, Participant, RawParticipant};
 
 /// How participants are printed.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -133,6 +133,40 @@ impl<W: Write> Output<W> {
             }
             // Written above, before the cells.
             Format::Json | Format::Jsonl => Ok(()),
+        }
+    }
+
+    /// Whether this format prints a participant as its JSON object, so that a list can pass
+    /// the API's text through ([`raw_item`](Self::raw_item)) instead of decoding it.
+    pub fn passes_json_through(&self) -> bool {
+        matches!(self.format, Format::Json | Format::Jsonl)
+    }
+
+    /// Writes one participant as the API sent it: in `json` and `jsonl` the server's JSON
+    /// object unchanged (in `jsonl` on one line whatever the server's layout); in the other
+    /// formats it is decoded and written as [`item`](Self::item) does.
+    pub fn raw_item(&mut self, p: &RawParticipant) -> io::Result<()> {
+        let first = !self.started;
+        match self.format {
+            Format::Json if self.many => {
+                self.start()?;
+                if !first {
+                    self.held.push(b',');
+                }
+                self.held.extend_from_slice(p.json().as_bytes());
+                Ok(())
+            }
+            Format::Json | Format::Jsonl => {
+                self.start()?;
+                write_on_one_line(&mut self.out, p.json())?;
+                self.out.write_all(b"\n")
+            }
+            Format::Columns | Format::Tsv => {
+                let typed = p
+                    .decode()
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                self.item(&typed)
+            }
         }
     }
 
@@ -423,9 +457,39 @@ pub fn escape(text: &str, tsv: bool) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
+/// Writes JSON text on one line: a line break can only be whitespace between tokens in
+/// valid JSON (inside a string it is escaped), so dropping the line breaks keeps the value.
+fn write_on_one_line(out: &mut impl Write, json: &str) -> io::Result<()> {
+    let bytes = json.as_bytes();
+    // Twilio's JSON is compact: the text is almost always written as it is.
+    if memchr::memchr2(b'\n', b'\r', bytes).is_none() {
+        return out.write_all(bytes);
+    }
+    let line_break = |b: &u8| matches!(b, b'\n' | b'\r');
+    for part in bytes.split(line_break) {
+        out.write_all(part)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, write_on_one_line};
+
+    #[test]
+    fn a_pretty_printed_object_is_written_on_one_line_with_its_value_kept() {
+        let pretty = "{\r\n  \"identity\": \"a\\nb\",\n  \"n\": [\n 1,\n 2\n ]\n}";
+        let mut out = Vec::new();
+        write_on_one_line(&mut out, pretty).unwrap();
+        let line = String::from_utf8(out).unwrap();
+        assert!(!line.contains(['\n', '\r']), "{line}");
+        let (before, after): (serde_json::Value, serde_json::Value) = (
+            serde_json::from_str(pretty).unwrap(),
+            serde_json::from_str(&line).unwrap(),
+        );
+        assert_eq!(before, after);
+        assert_eq!(after["identity"], "a\nb");
+    }
 
     #[test]
     fn control_characters_become_escapes_and_other_text_stays() {

@@ -315,6 +315,73 @@ fn a_failed_list_in_json_prints_nothing_rather_than_half_an_array() {
     assert!(stderr(&output).contains("21481"));
 }
 
+/// A page of `participants` with no next page, laid out as `serde_json::to_string_pretty` does.
+fn pretty_page(participants: Vec<Value>) -> String {
+    serde_json::to_string_pretty(&json!({
+        "meta": {"key": "participants", "url": "u", "page": 0, "page_size": 50,
+                 "first_page_url": "u", "next_page_url": null, "previous_page_url": null},
+        "participants": participants,
+    }))
+    .unwrap()
+}
+
+#[test]
+fn list_in_json_formats_passes_the_servers_participants_through_on_one_line_each() {
+    let server = MockServer::start();
+    let mut newer = participant(MEMBER, Some("line\nbreak"));
+    // A key this crate does not know, as Twilio may add one: the typed output drops it.
+    newer["links"] = json!({"conversation": "https://example.com/c", "n": [1, 2]});
+    let other = participant("MB0123456789abcdef0123456789abcde0", None);
+    let served = vec![newer, other];
+    let page = pretty_page(served.clone());
+    server.mock(|when, then| {
+        when.path(PATH);
+        then.status(200).body(&page);
+    });
+    let base = server.base_url();
+    let mut args = vec!["list"];
+    args.extend(target(&base, &["-o", "jsonl"]));
+    let output = tool(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines, served);
+    let mut args = vec!["list"];
+    args.extend(target(&base, &["-o", "json"]));
+    let output = tool(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap(),
+        Value::Array(served)
+    );
+}
+
+#[test]
+fn list_in_jsonl_refuses_a_participant_with_a_malformed_sid_before_printing_its_page() {
+    let server = MockServer::start();
+    let page = pretty_page(vec![
+        participant(MEMBER, Some("fine")),
+        participant("MB-not-a-sid", Some("broken")),
+    ]);
+    server.mock(|when, then| {
+        when.path(PATH);
+        then.status(200).body(&page);
+    });
+    let base = server.base_url();
+    let mut args = vec!["list"];
+    args.extend(target(&base, &["-o", "jsonl"]));
+    let output = tool(&args);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    assert!(
+        stderr(&output).contains("participants[1].sid"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 #[test]
 fn help_version_and_no_arguments_point_the_way() {
     let help = tool(&["--help"]);

@@ -3,11 +3,14 @@
 use std::sync::Arc;
 
 use super::ParticipantsHandler;
+use serde::de::DeserializeOwned;
+
 use crate::{
     error::Result,
-    models::Participant,
+    models::{Participant, ParticipantPage, RawParticipant},
     operation::Operation,
     pagination::{self, FetchPage, Fetched, Page, PageStream, WalkSettings},
+    raw_participant::RawParticipantPage,
 };
 
 /// Twilio's largest page of participants, and the page size asked for when the caller sets
@@ -16,6 +19,10 @@ pub const MAX_PAGE_SIZE: u32 = 100;
 
 /// An auto-paginating stream of participants; see [`ListParticipants::stream`].
 pub type ParticipantStream = PageStream<Participant>;
+
+/// An auto-paginating stream of participants as the API sent them; see
+/// [`ListParticipants::raw_stream`].
+pub type RawParticipantStream = PageStream<RawParticipant>;
 
 /// A request for a conversation's participants; run it with [`stream`](Self::stream),
 /// [`list`](Self::list) or [`first_page`](Self::first_page).
@@ -79,7 +86,21 @@ impl ListParticipants {
     /// after the first error. A limit of 0 sends nothing.
     pub fn stream(self) -> ParticipantStream {
         let settings = self.settings();
-        pagination::stream_of(self.fetcher(), settings)
+        pagination::stream_of(self.fetcher(typed_page), settings)
+    }
+
+    /// Streams every participant as the API sent it: its JSON object, checked once, for
+    /// callers that pass the JSON on (a JSON-lines export) rather than read its fields.
+    ///
+    /// Requests, paging, retries, limits and errors are those of [`stream`](Self::stream);
+    /// only the decoding differs. Each page must be valid JSON of the page's shape (its
+    /// `meta` as the typed stream reads it), and each participant one JSON object whose `sid`
+    /// is a well-formed participant SID or null: a page that is not is the same
+    /// [`Error::Decode`](crate::Error::Decode) as in the typed stream. The participant's
+    /// other fields are not decoded; [`RawParticipant::decode`] does that on demand.
+    pub fn raw_stream(self) -> RawParticipantStream {
+        let settings = self.settings();
+        pagination::stream_of(self.fetcher(raw_page), settings)
     }
 
     /// Collects every participant (up to the limit) into memory.
@@ -96,7 +117,7 @@ impl ListParticipants {
     /// # Errors
     /// Invalid input before any request, or the request's error.
     pub async fn first_page(self) -> Result<Option<Page<Participant>>> {
-        pagination::first_page(self.fetcher(), self.settings()?).await
+        pagination::first_page(self.fetcher(typed_page), self.settings()?).await
     }
 
     /// The walk's settings, once the conversation name is known to be usable.
@@ -109,8 +130,13 @@ impl ListParticipants {
         })
     }
 
-    /// Requests one page of this conversation's participants.
-    fn fetcher(&self) -> FetchPage<Participant> {
+    /// Requests one page of this conversation's participants, decoding its body into `P`
+    /// and splitting that with `split`.
+    fn fetcher<P, T>(&self, split: fn(P) -> Fetched<T>) -> FetchPage<T>
+    where
+        P: DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
         let handler = self.handler.clone();
         Arc::new(move |query| {
             let handler = handler.clone();
@@ -120,7 +146,7 @@ impl ListParticipants {
                 let exchange = handler
                     .client
                     .call(Operation::List, |wire| async move {
-                        wire.list_service_conversation_participant(
+                        wire.list_service_conversation_participant_as::<P>(
                             service,
                             conversation,
                             asked.page,
@@ -130,11 +156,18 @@ impl ListParticipants {
                         .await
                     })
                     .await;
-                let page = Operation::List.conclude(exchange)?;
-                Ok(Fetched::new(page.participants, page.meta, |p| {
-                    p.sid.clone()
-                }))
+                Operation::List.conclude(exchange).map(split)
             })
         })
     }
+}
+
+/// A typed page's participants, each known by its SID.
+fn typed_page(page: ParticipantPage) -> Fetched<Participant> {
+    Fetched::new(page.participants, page.meta, |p| p.sid.clone())
+}
+
+/// A raw page's participants, each known by its SID.
+fn raw_page(page: RawParticipantPage) -> Fetched<RawParticipant> {
+    Fetched::new(page.participants, page.meta, |p| p.sid().cloned())
 }

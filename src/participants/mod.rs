@@ -62,7 +62,7 @@ mod update;
 
 pub use create::CreateParticipant;
 pub use delete::DeleteParticipant;
-pub use list::{ListParticipants, ParticipantStream, MAX_PAGE_SIZE};
+pub use list::{ListParticipants, ParticipantStream, RawParticipantStream, MAX_PAGE_SIZE};
 pub use update::UpdateParticipant;
 
 use crate::{

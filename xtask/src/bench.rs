@@ -1,57 +1,55 @@
-//! `cargo xtask bench`: our `stream()` against the fastest floor.
+//! `cargo xtask bench`: our code against the fastest floor, measured as a user's process is.
 //!
-//! The fake server runs in a child process (`xtask bench-serve`), so the CPU time measured
-//! here is the client's alone. Each throughput row alternates runs of:
-//! - ours: `client.participants(..).page_size(..).stream()`, on Tokio's current-thread
-//!   runtime and on a 2-worker multi-thread one;
-//! - the untyped floor: a minimal reqwest + serde_json loop decoding into plain
-//!   `String`/`Option<String>` fields, following `next_page_url`, on both runtimes;
-//! - the typed baseline: the same loop decoding into the generated `ParticipantPage` (SID
-//!   checks, dates and all), on the current-thread runtime.
+//! Every comparison is between two whole processes built with the same `profiling` profile
+//! (release code with line tables): `bench-sdk` (our `stream()`), `bench-floor` (a plain
+//! reqwest + serde_json loop into `String` fields) and the tool (`twilio-participants list
+//! -o jsonl`), reading from a fake server in a process of its own (`xtask bench-serve`), so
+//! that what is timed is the reader alone: wall time from spawn to exit, CPU time (user +
+//! system, all threads) from `wait4`.
 //!
-//! Medians of the runs, wall and CPU, each as a ratio to the fastest floor (the floor's
-//! runtime with the lower median wall time). Then: the command-line tool's whole process
-//! (`list -o jsonl` to /dev/null, wall and CPU) against the untyped loop writing the same
-//! JSON lines on its fastest runtime; a latency row (a fake with a per-request delay, a
-//! consumer with per-item work: `stream()` against a sequential page-by-page loop, and
-//! Twilio's default page size against ours); and child processes that stream 10,000 and
-//! 1,000,000 participants to compare their peak RSS and first-item time.
+//! After a warm-up pair, the two sides run alternately (A B A B …); each pair gives one
+//! ratio A/B, for wall and for CPU. A row reports the median ratio with its min and max, and
+//! concludes (goal met or missed) only when the run can be trusted: at least
+//! [`MIN_PAIRS`] pairs, and the middle half of the ratios (first to third quartile) no wider
+//! than [`MAX_SPREAD`] of the median. The quartiles, not the extremes, decide: one pair
+//! disturbed by another process's burst should not void ten good ones, but a machine busy
+//! half the time does. Otherwise the row says the spread is too wide to conclude.
 //!
-//! Everything runs from the `profiling` profile (release code, line tables and symbols), so
-//! `cargo xtask bench-profile` under `perf record` or `valgrind --tool=callgrind` profiles
-//! the code that was timed.
+//! Then, in this process: a latency row (a fake with a per-request delay, a consumer with
+//! per-item work) and child processes that stream 10,000 and 1,000,000 participants to
+//! compare their peak RSS and first-item time.
 
 use std::{
-    fs::File,
     hint::black_box,
-    io::{BufRead, BufReader, BufWriter, Write},
-    path::Path,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::atomic::{AtomicU64, Ordering},
+    sync::OnceLock,
     time::{Duration, Instant},
 };
 
 use futures_util::TryStreamExt;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use twilio_conversations::{
-    models::{Participant, ParticipantPage},
     testing::{self, FakeServer},
     Client, ConversationSid, ServiceSid,
 };
 
-/// Bytes allocated by the process so far; kept by the counting allocator in `main.rs`.
-pub static ALLOCATED: AtomicU64 = AtomicU64::new(0);
+use crate::bench_reader::{Flavor, ReaderArgs, Work, CONVERSATION, SERVICE};
 
-const SERVICE: &str = "ISbe4c0000000000000000000000000001";
-const CONVERSATION: &str = "CHbe4c0000000000000000000000000002";
+/// The fewest pairs a row concludes from.
+pub const MIN_PAIRS: usize = 7;
+
+/// The widest interquartile range of a row's pair ratios, as a fraction of their median,
+/// that a row concludes from.
+pub const MAX_SPREAD: f64 = 0.10;
 
 /// What to measure.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// Participants in the throughput conversation.
     pub participants: usize,
-    /// Alternating runs of each side per row.
+    /// Measured pairs per row (after one warm-up pair).
     pub runs: usize,
     /// Whether to run the peak-RSS comparison (10,000 vs 1,000,000).
     pub memory: bool,
@@ -61,7 +59,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             participants: 100_000,
-            runs: 5,
+            runs: 11,
             memory: true,
         }
     }
@@ -74,6 +72,13 @@ fn ids() -> (ServiceSid, ConversationSid) {
     )
 }
 
+/// This program's path, read once: the benchmark rebuilds its binaries, and a rebuilt
+/// xtask leaves `/proc/self/exe` naming the deleted file.
+fn own_path() -> &'static Path {
+    static OWN_PATH: OnceLock<PathBuf> = OnceLock::new();
+    OWN_PATH.get_or_init(|| std::env::current_exe().expect("own path"))
+}
+
 /// A fake server in a child process; killed when dropped.
 struct Served {
     child: Child,
@@ -82,7 +87,7 @@ struct Served {
 
 impl Served {
     fn start(participants: usize, latency: Duration) -> Self {
-        let exe = std::env::current_exe().expect("own path");
+        let exe = own_path();
         let mut child = Command::new(exe)
             .args([
                 "bench-serve",
@@ -141,505 +146,80 @@ fn client(base_url: &str) -> Client {
         .expect("valid client")
 }
 
-/// The floor's participant: plain strings, unknown keys ignored.
-#[derive(Deserialize, Serialize)]
-struct UntypedParticipant {
-    account_sid: Option<String>,
-    chat_service_sid: Option<String>,
-    conversation_sid: Option<String>,
-    sid: Option<String>,
-    identity: Option<String>,
-    attributes: Option<String>,
-    messaging_binding: Option<UntypedBinding>,
-    role_sid: Option<String>,
-    date_created: Option<String>,
-    date_updated: Option<String>,
-    url: Option<String>,
-    last_read_message_index: Option<i64>,
-    last_read_timestamp: Option<String>,
+/// A whole process that reads every participant.
+#[derive(Clone, Copy, Debug)]
+enum Process {
+    /// `bench-sdk`: our `stream()`.
+    Sdk(Flavor, Work),
+    /// `bench-floor`: the plain reqwest + serde_json loop.
+    Floor(Flavor, Work),
+    /// The tool: `twilio-participants list -o jsonl --page-size 100`.
+    Tool,
 }
 
-#[derive(Deserialize, Serialize)]
-struct UntypedBinding {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    address: Option<String>,
-    proxy_address: Option<String>,
-    projected_address: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct UntypedMeta {
-    next_page_url: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct UntypedPage {
-    meta: UntypedMeta,
-    participants: Vec<UntypedParticipant>,
-}
-
-/// A page body type a baseline loop decodes into.
-trait Paged: serde::de::DeserializeOwned {
-    type Item: Serialize;
-    fn split(self) -> (Vec<Self::Item>, Option<String>);
-}
-
-impl Paged for ParticipantPage {
-    type Item = Participant;
-    fn split(self) -> (Vec<Participant>, Option<String>) {
-        (self.participants, self.meta.next_page_url)
-    }
-}
-
-impl Paged for UntypedPage {
-    type Item = UntypedParticipant;
-    fn split(self) -> (Vec<UntypedParticipant>, Option<String>) {
-        (self.participants, self.meta.next_page_url)
-    }
-}
-
-/// What the caller does with each participant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Work {
-    /// Nothing (the participant is only looked at).
-    None,
-    /// What `list -o jsonl` does: write it as a JSON line (to a buffered `/dev/null`).
-    JsonLine,
-    /// Busy work for this long (a caller that does something with each item).
-    Spin(Duration),
-}
-
-impl Work {
-    fn name(self) -> &'static str {
+impl Process {
+    fn name(self) -> String {
         match self {
-            Work::None => "nothing",
-            Work::JsonLine => "JSON line",
-            Work::Spin(_) => "busy work",
+            Process::Sdk(flavor, work) => format!("stream() {} {}", flavor.name(), work.name()),
+            Process::Floor(flavor, work) => format!("floor {} {}", flavor.name(), work.name()),
+            Process::Tool => "twilio-participants list -o jsonl".into(),
         }
     }
-}
 
-/// Where a loop writes its JSON lines: `/dev/null` behind the tool's 8 KiB buffer.
-fn sink() -> BufWriter<File> {
-    BufWriter::new(File::create("/dev/null").expect("open /dev/null"))
-}
-
-fn consume<T: Serialize>(item: &T, work: Work, sink: &mut impl Write) {
-    match work {
-        Work::None => {
-            black_box(item);
-        }
-        Work::JsonLine => {
-            serde_json::to_writer(&mut *sink, item).expect("encode");
-            sink.write_all(b"\n").expect("write");
-        }
-        Work::Spin(time) => {
-            let until = Instant::now() + time;
-            while Instant::now() < until {
-                std::hint::spin_loop();
-            }
-            black_box(item);
-        }
-    }
-}
-
-/// Ours: the stream. Returns (participants, requests).
-async fn ours(client: &Client, page_size: Option<u32>, work: Work) -> (usize, u64) {
-    let (service, conversation) = ids();
-    let (mut count, mut sink) = (0, sink());
-    let participants = client.participants(&service, conversation);
-    let request = match page_size {
-        Some(size) => participants.page_size(size),
-        None => participants.list_request(),
-    };
-    let mut stream = request.stream();
-    while let Some(participant) = stream.try_next().await.expect("stream") {
-        consume(&participant, work, &mut sink);
-        count += 1;
-    }
-    sink.flush().expect("flush");
-    (count, stream.pages_fetched())
-}
-
-/// Ours without prefetch: one page, its items, then the next page.
-async fn sequential(client: &Client, page_size: u32, work: Work) -> (usize, u64) {
-    let (service, conversation) = ids();
-    let (mut count, mut pages, mut sink) = (0, 0, sink());
-    let mut page = client
-        .participants(&service, conversation)
-        .page_size(page_size)
-        .first_page()
-        .await
-        .expect("first page");
-    while let Some(current) = page {
-        pages += 1;
-        for participant in &current.items {
-            consume(participant, work, &mut sink);
-            count += 1;
-        }
-        page = current.next_page().await.expect("next page");
-    }
-    (count, pages)
-}
-
-/// A baseline: one request per page, decode into `P`, follow `next_page_url`.
-async fn baseline<P: Paged>(
-    http: &reqwest::Client,
-    base_url: &str,
-    page_size: u32,
-    work: Work,
-) -> (usize, u64) {
-    let credentials = testing::fake_credentials();
-    let (service, conversation) = ids();
-    let mut url = format!(
-        "{base_url}/v1/Services/{service}/Conversations/{conversation}/Participants?PageSize={page_size}"
-    );
-    let (mut count, mut pages, mut sink) = (0, 0, sink());
-    loop {
-        let body = http
-            .get(&url)
-            .basic_auth(credentials.username(), Some(testing::FAKE_AUTH_TOKEN))
-            .send()
-            .await
-            .expect("send")
-            .error_for_status()
-            .expect("status")
-            .bytes()
-            .await
-            .expect("body");
-        pages += 1;
-        let (items, next) = serde_json::from_slice::<P>(&body).expect("decode").split();
-        for item in &items {
-            consume(item, work, &mut sink);
-            count += 1;
-        }
-        match next {
-            Some(next) => url = next,
-            None => {
-                sink.flush().expect("flush");
-                return (count, pages);
+    fn command(self, binaries: &Path, base_url: &str, participants: usize) -> Command {
+        let reader = |binary: &str, flavor: Flavor, work: Work| {
+            let mut command = Command::new(binaries.join(binary));
+            command.args(
+                ReaderArgs {
+                    base_url: base_url.to_owned(),
+                    participants,
+                    page_size: 100,
+                    flavor,
+                    work,
+                }
+                .to_args(),
+            );
+            command
+        };
+        match self {
+            Process::Sdk(flavor, work) => reader("bench-sdk", flavor, work),
+            Process::Floor(flavor, work) => reader("bench-floor", flavor, work),
+            Process::Tool => {
+                let mut command = Command::new(binaries.join("twilio-participants"));
+                command
+                    .args(["list", "-o", "jsonl", "--page-size", "100"])
+                    .args(["--base-url", base_url])
+                    .args(["--chat-service-sid", SERVICE])
+                    .args(["--conversation-sid", CONVERSATION])
+                    .env("TWILIO_ACCOUNT_SID", testing::FAKE_ACCOUNT_SID)
+                    .env("TWILIO_AUTH_TOKEN", testing::FAKE_AUTH_TOKEN);
+                command
             }
         }
     }
 }
 
-/// This process's CPU time so far: the nanoseconds each of its threads has run
-/// (`/proc/self/task/*/schedstat`, Linux), finer than the 10 ms ticks of `/proc/self/stat`.
-/// The runtimes' threads live for the whole benchmark, so none is lost between readings.
-fn cpu_time() -> Duration {
-    let tasks = std::fs::read_dir("/proc/self/task")
-        .into_iter()
-        .flatten()
-        .flatten();
-    let nanos: u64 = tasks
-        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
-        .filter_map(|stat| stat.split_whitespace().next()?.parse::<u64>().ok())
-        .sum();
-    Duration::from_nanos(nanos)
-}
-
-/// One measured run.
-#[derive(Clone, Copy, Default)]
+/// One run of a whole process.
+#[derive(Clone, Copy, Debug)]
 struct Sample {
     wall: f64,
     cpu: f64,
-    bytes: u64,
-    requests: u64,
 }
 
-async fn measure<F: std::future::Future<Output = (usize, u64)>>(expected: usize, run: F) -> Sample {
-    let bytes = ALLOCATED.load(Ordering::Relaxed);
-    let cpu = cpu_time();
+/// Runs `command` to its end with stdout to /dev/null: wall time from spawn to exit, and
+/// the CPU time (user and system, every thread) `wait4` reports.
+fn run_process(mut command: Command) -> Result<Sample, String> {
     let started = Instant::now();
-    let (count, requests) = run.await;
-    let wall = started.elapsed().as_secs_f64();
-    assert_eq!(count, expected, "a run lost participants");
-    Sample {
-        wall,
-        cpu: (cpu_time() - cpu).as_secs_f64(),
-        bytes: ALLOCATED.load(Ordering::Relaxed) - bytes,
-        requests,
-    }
-}
-
-/// Medians of a side's samples.
-fn summary(samples: &[Sample]) -> Sample {
-    let median = |pick: fn(&Sample) -> f64| {
-        let mut values: Vec<f64> = samples.iter().map(pick).collect();
-        values.sort_by(|a, b| a.total_cmp(b));
-        values[values.len() / 2]
-    };
-    Sample {
-        wall: median(|s| s.wall),
-        cpu: median(|s| s.cpu),
-        bytes: samples.iter().map(|s| s.bytes).sum::<u64>() / samples.len().max(1) as u64,
-        requests: samples.first().map_or(0, |s| s.requests),
-    }
-}
-
-fn ratio(a: f64, b: f64) -> f64 {
-    (a / b * 1000.0).round() / 1000.0
-}
-
-/// The Tokio runtime a reader runs on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flavor {
-    /// `new_current_thread`: everything on the calling thread.
-    CurrentThread,
-    /// `new_multi_thread` with 2 workers (the machine's cores).
-    MultiThread,
-}
-
-impl Flavor {
-    const BOTH: [Flavor; 2] = [Flavor::CurrentThread, Flavor::MultiThread];
-
-    fn name(self) -> &'static str {
-        match self {
-            Flavor::CurrentThread => "current-thread",
-            Flavor::MultiThread => "multi-thread",
-        }
-    }
-
-    fn runtime(self) -> tokio::runtime::Runtime {
-        match self {
-            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
-            Flavor::MultiThread => {
-                let mut builder = tokio::runtime::Builder::new_multi_thread();
-                builder.worker_threads(2);
-                builder
-            }
-        }
-        .enable_all()
-        .build()
-        .expect("tokio runtime")
-    }
-}
-
-/// What reads the participants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reader {
-    /// Our `stream()`.
-    Ours,
-    /// The reqwest + serde_json loop decoding into the generated `ParticipantPage`.
-    Typed,
-    /// The same loop decoding into plain strings.
-    Floor,
-}
-
-impl Reader {
-    fn name(self) -> &'static str {
-        match self {
-            Reader::Ours => "stream()",
-            Reader::Typed => "typed loop",
-            Reader::Floor => "untyped loop",
-        }
-    }
-}
-
-/// A runtime with its own clients: a connection's task lives on the runtime that opened it,
-/// so clients are never shared between runtimes.
-struct Bench {
-    flavor: Flavor,
-    runtime: tokio::runtime::Runtime,
-    ours: Client,
-    http: reqwest::Client,
-    base_url: String,
-}
-
-impl Bench {
-    fn new(flavor: Flavor, base_url: &str) -> Self {
-        // Ignored when a provider is already installed; the plain reqwest client needs one.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        Self {
-            flavor,
-            runtime: flavor.runtime(),
-            ours: client(base_url),
-            http: reqwest::Client::new(),
-            base_url: base_url.to_owned(),
-        }
-    }
-
-    /// One measured run of `reader` over all `expected` participants.
-    fn run(&self, reader: Reader, page_size: u32, work: Work, expected: usize) -> Sample {
-        let (http, base) = (&self.http, self.base_url.as_str());
-        self.runtime.block_on(async {
-            match reader {
-                Reader::Ours => measure(expected, ours(&self.ours, Some(page_size), work)).await,
-                Reader::Typed => {
-                    let run = baseline::<ParticipantPage>(http, base, page_size, work);
-                    measure(expected, run).await
-                }
-                Reader::Floor => {
-                    let run = baseline::<UntypedPage>(http, base, page_size, work);
-                    measure(expected, run).await
-                }
-            }
-        })
-    }
-}
-
-/// The readers each throughput row compares: ours on both runtimes, the floor on both, and
-/// the typed loop on the current-thread runtime.
-const SIDES: [(Reader, Flavor); 5] = [
-    (Reader::Ours, Flavor::CurrentThread),
-    (Reader::Ours, Flavor::MultiThread),
-    (Reader::Floor, Flavor::CurrentThread),
-    (Reader::Floor, Flavor::MultiThread),
-    (Reader::Typed, Flavor::CurrentThread),
-];
-
-/// Runs every row; prints and writes `target/bench.json`.
-pub fn run(options: &Options, workspace: &Path) -> serde_json::Value {
-    let throughput = throughput(options);
-    let tool = tool_row(options, workspace);
-    let latency = Flavor::MultiThread
-        .runtime()
-        .block_on(latency_rows(options));
-    let memory = options.memory.then(memory_flatness);
-    let report = json!({
-        "machine": machine(),
-        "participants": options.participants,
-        "runs": options.runs,
-        "throughput": throughput,
-        "tool": tool,
-        "latency": latency,
-        "memory": memory,
-    });
-    let path = workspace.join("target/bench.json");
-    match std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&report).unwrap_or_default(),
-    ) {
-        Ok(()) => println!("written to {}", path.display()),
-        Err(e) => eprintln!("cannot write {}: {e}", path.display()),
-    }
-    report
-}
-
-/// Medians of each side, runs alternating between the sides.
-fn alternate(
-    benches: &[Bench],
-    sides: &[(Reader, Flavor)],
-    page_size: u32,
-    work: Work,
-    options: &Options,
-) -> Vec<Sample> {
-    let mut samples = vec![Vec::new(); sides.len()];
-    for _ in 0..options.runs {
-        for (side, (reader, flavor)) in samples.iter_mut().zip(sides) {
-            let bench = benches
-                .iter()
-                .find(|b| b.flavor == *flavor)
-                .expect("runtime");
-            side.push(bench.run(*reader, page_size, work, options.participants));
-        }
-    }
-    samples.iter().map(|s| summary(s)).collect()
-}
-
-/// The fastest of the floor's runtimes (by median wall time) in `measured`.
-fn fastest_floor(sides: &[(Reader, Flavor)], measured: &[Sample]) -> (Flavor, Sample) {
-    sides
-        .iter()
-        .zip(measured)
-        .filter(|((reader, _), _)| *reader == Reader::Floor)
-        .map(|((_, flavor), sample)| (*flavor, *sample))
-        .min_by(|a, b| a.1.wall.total_cmp(&b.1.wall))
-        .expect("the floor is measured")
-}
-
-fn throughput(options: &Options) -> Vec<serde_json::Value> {
-    let served = Served::start(options.participants, Duration::ZERO);
-    let benches = Flavor::BOTH.map(|flavor| Bench::new(flavor, &served.base_url));
-    let n = options.participants;
-    // Warm up every path (connections, the server's page cache).
-    for (reader, flavor) in SIDES {
-        let bench = benches
-            .iter()
-            .find(|b| b.flavor == flavor)
-            .expect("runtime");
-        bench.run(reader, 100, Work::None, n);
-    }
-    println!("participants per second and ratios to the fastest untyped loop (wall, CPU)");
-    let mut rows = Vec::new();
-    for (page_size, work) in [(50, Work::None), (100, Work::None), (100, Work::JsonLine)] {
-        let measured = alternate(&benches, &SIDES, page_size, work, options);
-        let (floor_flavor, floor) = fastest_floor(&SIDES, &measured);
-        println!(
-            "\npage size {page_size}, caller's work: {}; fastest floor: {}",
-            work.name(),
-            floor_flavor.name()
-        );
-        let mut sides = Vec::new();
-        for ((reader, flavor), sample) in SIDES.iter().zip(&measured) {
-            let line = side_json(*reader, *flavor, sample, &floor, n);
-            println!(
-                "  {:<13} {:<15} {:>9}/s  wall {:>6.3}×  CPU {:>6.3}×  {:>5} B/participant",
-                reader.name(),
-                flavor.name(),
-                line["per_second"],
-                line["wall_vs_fastest_floor"].as_f64().unwrap_or(f64::NAN),
-                line["cpu_vs_fastest_floor"].as_f64().unwrap_or(f64::NAN),
-                line["bytes_allocated_per_participant"],
-            );
-            sides.push(line);
-        }
-        rows.push(json!({
-            "page_size": page_size,
-            "per_participant_work": work.name(),
-            "fastest_floor_runtime": floor_flavor.name(),
-            "sides": sides,
-        }));
-    }
-    rows
-}
-
-fn side_json(
-    reader: Reader,
-    flavor: Flavor,
-    sample: &Sample,
-    floor: &Sample,
-    n: usize,
-) -> serde_json::Value {
-    json!({
-        "reader": reader.name(),
-        "runtime": flavor.name(),
-        "per_second": (n as f64 / sample.wall).round() as u64,
-        "wall_s": sample.wall,
-        "cpu_s": sample.cpu,
-        "wall_vs_fastest_floor": ratio(sample.wall, floor.wall),
-        "cpu_vs_fastest_floor": ratio(sample.cpu, floor.cpu),
-        "bytes_allocated_per_participant": (sample.bytes as f64 / n as f64).round() as u64,
-    })
-}
-
-/// The profiling build of a binary of this workspace (see `[profile.profiling]`).
-pub fn profiling_binary(workspace: &Path, name: &str) -> std::path::PathBuf {
-    workspace.join("target/profiling").join(name)
-}
-
-/// One run of the tool's whole process: wall time and the CPU time of the process (user and
-/// system, from `wait4`).
-fn run_tool(tool: &Path, base_url: &str) -> Sample {
-    let started = Instant::now();
-    let child = Command::new(tool)
-        .args(["list", "-o", "jsonl", "--page-size", "100"])
-        .args(["--base-url", base_url])
-        .args(["--chat-service-sid", SERVICE])
-        .args(["--conversation-sid", CONVERSATION])
-        .env("TWILIO_ACCOUNT_SID", testing::FAKE_ACCOUNT_SID)
-        .env("TWILIO_AUTH_TOKEN", testing::FAKE_AUTH_TOKEN)
+    let child = command
         .stdout(Stdio::null())
         .spawn()
-        .expect("run the tool");
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
     let (status, cpu) = wait_with_cpu(child);
-    assert!(status == 0, "the tool failed (wait status {status})");
-    Sample {
-        wall: started.elapsed().as_secs_f64(),
-        cpu,
-        ..Sample::default()
+    let wall = started.elapsed().as_secs_f64();
+    if status != 0 {
+        return Err(format!("{command:?} failed (wait status {status})"));
     }
+    Ok(Sample { wall, cpu })
 }
 
 /// Waits for `child`; its raw wait status and the CPU seconds it used.
@@ -655,83 +235,329 @@ fn wait_with_cpu(child: Child) -> (i32, f64) {
     (status, seconds(usage.ru_utime) + seconds(usage.ru_stime))
 }
 
-/// The tool's whole process (`list -o jsonl` to /dev/null) against the untyped loop
-/// writing the same JSON lines to /dev/null, on both runtimes; ratios to the fastest.
-fn tool_row(options: &Options, workspace: &Path) -> serde_json::Value {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let built = Command::new(cargo)
-        .args(["build", "--quiet", "--profile", "profiling"])
-        .args(["--package", "twilio-participants"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !built {
-        return json!({ "error": "cannot build twilio-participants" });
-    }
-    let tool = profiling_binary(workspace, "twilio-participants");
-    let served = Served::start(options.participants, Duration::ZERO);
-    let benches = Flavor::BOTH.map(|flavor| Bench::new(flavor, &served.base_url));
-    let n = options.participants;
-    let floors = [
-        (Reader::Floor, Flavor::CurrentThread),
-        (Reader::Floor, Flavor::MultiThread),
-    ];
-    for bench in &benches {
-        bench.run(Reader::Floor, 100, Work::JsonLine, n);
-    }
-    run_tool(&tool, &served.base_url);
-    let mut tool_samples = Vec::new();
-    let mut floor_samples = vec![Vec::new(); floors.len()];
-    for _ in 0..options.runs {
-        tool_samples.push(run_tool(&tool, &served.base_url));
-        for (samples, bench) in floor_samples.iter_mut().zip(&benches) {
-            samples.push(bench.run(Reader::Floor, 100, Work::JsonLine, n));
-        }
-    }
-    let measured: Vec<Sample> = floor_samples.iter().map(|s| summary(s)).collect();
-    let (floor_flavor, floor) = fastest_floor(&floors, &measured);
-    let tool = summary(&tool_samples);
-    println!(
-        "\ntool `list -o jsonl` to /dev/null, whole process: {:.3} s wall, {:.3} s CPU; \
-         untyped loop writing JSON lines ({}): {:.3} s wall, {:.3} s CPU; \
-         ratio wall {:.3}×, CPU {:.3}× (multi-thread loop: {:.3} s wall)",
-        tool.wall,
-        tool.cpu,
-        floor_flavor.name(),
-        floor.wall,
-        floor.cpu,
-        ratio(tool.wall, floor.wall),
-        ratio(tool.cpu, floor.cpu),
-        measured[1].wall,
-    );
-    json!({
-        "tool_wall_s": tool.wall,
-        "tool_cpu_s": tool.cpu,
-        "fastest_floor_runtime": floor_flavor.name(),
-        "floor_wall_s": floor.wall,
-        "floor_cpu_s": floor.cpu,
-        "floor_current_thread_wall_s": measured[0].wall,
-        "floor_multi_thread_wall_s": measured[1].wall,
-        "wall_vs_fastest_floor": ratio(tool.wall, floor.wall),
-        "cpu_vs_fastest_floor": ratio(tool.cpu, floor.cpu),
-    })
+/// A set of pair ratios: median, quartiles and extremes.
+#[derive(Clone, Copy, Debug)]
+struct Spread {
+    median: f64,
+    q1: f64,
+    q3: f64,
+    min: f64,
+    max: f64,
+    pairs: usize,
 }
 
-/// `cargo xtask bench-profile`: a fixed workload for `perf` and `callgrind`: `runs` reads of
-/// `participants` (page size 100) by one reader on one runtime, the fake in a child process.
-/// Prints each run's wall and CPU time.
-pub fn profile_main(reader: Reader, flavor: Flavor, participants: usize, runs: usize, work: Work) {
-    let served = Served::start(participants, Duration::ZERO);
-    let bench = Bench::new(flavor, &served.base_url);
-    for _ in 0..runs {
-        let sample = bench.run(reader, 100, work, participants);
+impl Spread {
+    fn of(mut ratios: Vec<f64>) -> Self {
+        ratios.sort_by(f64::total_cmp);
+        let n = ratios.len();
+        let at = |fraction: f64| {
+            // Linear interpolation between the closest ranks.
+            let rank = fraction * (n - 1) as f64;
+            let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
+            ratios[low] + (ratios[high] - ratios[low]) * (rank - low as f64)
+        };
+        Self {
+            median: at(0.5),
+            q1: at(0.25),
+            q3: at(0.75),
+            min: ratios[0],
+            max: ratios[n - 1],
+            pairs: n,
+        }
+    }
+
+    /// Why this spread cannot be concluded from, if it cannot.
+    fn inconclusive(&self) -> Option<String> {
+        let width = (self.q3 - self.q1) / self.median;
+        if self.pairs < MIN_PAIRS {
+            Some(format!(
+                "{} pairs, too few (at least {MIN_PAIRS})",
+                self.pairs
+            ))
+        } else if width > MAX_SPREAD {
+            Some(format!(
+                "spread too wide: quartiles {:.3}–{:.3} span {:.0}% of the median, more than {:.0}%",
+                self.q1,
+                self.q3,
+                width * 100.0,
+                MAX_SPREAD * 100.0
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The verdict against `goal` (a ratio not to exceed), or why there is none.
+    fn verdict(&self, goal: f64) -> String {
+        match self.inconclusive() {
+            Some(why) => format!("no conclusion: {why}"),
+            None if self.median <= goal => format!("goal ≤ {goal}× met"),
+            None => format!("goal ≤ {goal}× missed"),
+        }
+    }
+
+    fn json(&self, goal: f64) -> serde_json::Value {
+        let round = |x: f64| (x * 1000.0).round() / 1000.0;
+        json!({
+            "median": round(self.median),
+            "q1": round(self.q1),
+            "q3": round(self.q3),
+            "min": round(self.min),
+            "max": round(self.max),
+            "pairs": self.pairs,
+            "goal": goal,
+            "verdict": self.verdict(goal),
+        })
+    }
+}
+
+/// A comparison of two processes: ours, the floor, and the goal for their ratio.
+struct Row {
+    name: &'static str,
+    ours: Process,
+    floor: Process,
+    goal: f64,
+}
+
+/// The rows `cargo xtask bench` measures (page size 100 throughout).
+fn rows() -> [Row; 4] {
+    use Flavor::{CurrentThread, MultiThread};
+    [
+        Row {
+            name: "stream(), current-thread",
+            ours: Process::Sdk(CurrentThread, Work::Nothing),
+            floor: Process::Floor(CurrentThread, Work::Nothing),
+            goal: 1.15,
+        },
+        Row {
+            name: "stream(), multi-thread",
+            ours: Process::Sdk(MultiThread, Work::Nothing),
+            floor: Process::Floor(MultiThread, Work::Nothing),
+            goal: 1.10,
+        },
+        Row {
+            name: "stream() + JSON line, current-thread",
+            ours: Process::Sdk(CurrentThread, Work::JsonLine),
+            floor: Process::Floor(CurrentThread, Work::JsonLine),
+            goal: 1.15,
+        },
+        Row {
+            name: "the tool: list -o jsonl",
+            ours: Process::Tool,
+            floor: Process::Floor(CurrentThread, Work::JsonLine),
+            goal: 1.10,
+        },
+    ]
+}
+
+/// Builds the measured binaries with the `profiling` profile; the directory holding them.
+/// Each package is built on its own, as `cargo xtask` and `cargo build -p twilio-participants`
+/// build it: built together their dependencies' features would be unified differently, and
+/// this very program would be rebuilt under its own feet.
+fn build_binaries(workspace: &Path) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for package in ["xtask", "twilio-participants"] {
+        let built = Command::new(&cargo)
+            .args(["build", "--quiet", "--profile", "profiling", "--bins"])
+            .args(["--package", package])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !built {
+            return Err(format!("cannot build the binaries of {package}"));
+        }
+    }
+    Ok(workspace.join("target/profiling"))
+}
+
+/// One row: a warm-up pair, then `pairs` pairs, ours first in each.
+fn compare(
+    row: &Row,
+    binaries: &Path,
+    base_url: &str,
+    options: &Options,
+) -> Result<serde_json::Value, String> {
+    let n = options.participants;
+    let run = |process: Process| run_process(process.command(binaries, base_url, n));
+    run(row.ours)?;
+    run(row.floor)?;
+    let (mut ours, mut floor) = (Vec::new(), Vec::new());
+    for _ in 0..options.runs {
+        ours.push(run(row.ours)?);
+        floor.push(run(row.floor)?);
+    }
+    let ratios = |pick: fn(&Sample) -> f64| {
+        Spread::of(
+            ours.iter()
+                .zip(&floor)
+                .map(|(a, b)| pick(a) / pick(b))
+                .collect(),
+        )
+    };
+    let (wall, cpu) = (ratios(|s| s.wall), ratios(|s| s.cpu));
+    let medians = |samples: &[Sample], pick: fn(&Sample) -> f64| {
+        let mut values: Vec<f64> = samples.iter().map(pick).collect();
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let (ours_wall, floor_wall) = (medians(&ours, |s| s.wall), medians(&floor, |s| s.wall));
+    let (ours_cpu, floor_cpu) = (medians(&ours, |s| s.cpu), medians(&floor, |s| s.cpu));
+    println!(
+        "\n{} ({} vs {})",
+        row.name,
+        row.ours.name(),
+        row.floor.name()
+    );
+    println!(
+        "  medians: ours {ours_wall:.3} s wall, {ours_cpu:.3} s CPU; \
+         floor {floor_wall:.3} s wall, {floor_cpu:.3} s CPU"
+    );
+    for (what, spread) in [("wall", &wall), ("CPU ", &cpu)] {
         println!(
-            "{} on {}: {:.3} s wall, {:.3} s CPU",
-            reader.name(),
-            flavor.name(),
-            sample.wall,
-            sample.cpu
+            "  {what} ratio: median {:.3}× (min {:.3}, max {:.3}, quartiles {:.3}–{:.3}, {} pairs): {}",
+            spread.median,
+            spread.min,
+            spread.max,
+            spread.q1,
+            spread.q3,
+            spread.pairs,
+            spread.verdict(row.goal)
         );
     }
+    Ok(json!({
+        "row": row.name,
+        "ours": row.ours.name(),
+        "floor": row.floor.name(),
+        "ours_median_wall_s": ours_wall,
+        "ours_median_cpu_s": ours_cpu,
+        "floor_median_wall_s": floor_wall,
+        "floor_median_cpu_s": floor_cpu,
+        "wall_ratio": wall.json(row.goal),
+        "cpu_ratio": cpu.json(row.goal),
+    }))
+}
+
+fn processes(options: &Options, workspace: &Path) -> Result<Vec<serde_json::Value>, String> {
+    let binaries = build_binaries(workspace)?;
+    let served = Served::start(options.participants, Duration::ZERO);
+    println!(
+        "{} participants, page size 100, whole processes; ratios ours/floor per pair \
+         (a row concludes from {MIN_PAIRS}+ pairs whose quartiles span ≤ {:.0}% of the median)",
+        options.participants,
+        MAX_SPREAD * 100.0
+    );
+    rows()
+        .iter()
+        .map(|row| compare(row, &binaries, &served.base_url, options))
+        .collect()
+}
+
+/// Runs every row; prints and writes `target/bench.json`.
+pub fn run(options: &Options, workspace: &Path) -> Result<serde_json::Value, String> {
+    own_path();
+    let processes = processes(options, workspace)?;
+    let latency = Flavor::MultiThread
+        .runtime()
+        .map_err(|e| format!("runtime: {e}"))?
+        .block_on(latency_rows(options));
+    let memory = options.memory.then(memory_flatness);
+    let report = json!({
+        "machine": machine(),
+        "participants": options.participants,
+        "pairs": options.runs,
+        "processes": processes,
+        "latency": latency,
+        "memory": memory,
+    });
+    let path = workspace.join("target/bench.json");
+    match std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&report).unwrap_or_default(),
+    ) {
+        Ok(()) => println!("written to {}", path.display()),
+        Err(e) => eprintln!("cannot write {}: {e}", path.display()),
+    }
+    Ok(report)
+}
+
+/// `cargo xtask bench-profile`: starts the fake with `participants` participants and runs
+/// `command` with every `{url}` in it replaced by the fake's base URL, e.g. a reader under
+/// `valgrind --tool=callgrind`.
+pub fn profile_main(participants: usize, command: &[String]) -> Result<(), String> {
+    let (program, args) = command
+        .split_first()
+        .ok_or("bench-profile needs a command to run")?;
+    let served = Served::start(participants, Duration::ZERO);
+    let status = Command::new(program)
+        .args(
+            args.iter()
+                .map(|arg| arg.replace("{url}", &served.base_url)),
+        )
+        .status()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} failed: {status}"))
+    }
+}
+
+/// Ours: the stream, with `spin` of busy work per participant. Returns (participants,
+/// requests).
+async fn ours(client: &Client, page_size: Option<u32>, spin: Duration) -> (usize, u64) {
+    let (service, conversation) = ids();
+    let mut count = 0;
+    let participants = client.participants(&service, conversation);
+    let request = match page_size {
+        Some(size) => participants.page_size(size),
+        None => participants.list_request(),
+    };
+    let mut stream = request.stream();
+    while let Some(participant) = stream.try_next().await.expect("stream") {
+        busy(spin, &participant);
+        count += 1;
+    }
+    (count, stream.pages_fetched())
+}
+
+/// Ours without prefetch: one page, its items, then the next page.
+async fn sequential(client: &Client, page_size: u32, spin: Duration) -> (usize, u64) {
+    let (service, conversation) = ids();
+    let (mut count, mut pages) = (0, 0);
+    let mut page = client
+        .participants(&service, conversation)
+        .page_size(page_size)
+        .first_page()
+        .await
+        .expect("first page");
+    while let Some(current) = page {
+        pages += 1;
+        for participant in &current.items {
+            busy(spin, participant);
+            count += 1;
+        }
+        page = current.next_page().await.expect("next page");
+    }
+    (count, pages)
+}
+
+/// A caller's work on `item`: `time` of busy waiting.
+fn busy<T>(time: Duration, item: &T) {
+    let until = Instant::now() + time;
+    while Instant::now() < until {
+        std::hint::spin_loop();
+    }
+    black_box(item);
+}
+
+/// Wall time of one in-process run; (wall seconds, requests).
+async fn timed<F: std::future::Future<Output = (usize, u64)>>(
+    expected: usize,
+    run: F,
+) -> (f64, u64) {
+    let started = Instant::now();
+    let (count, requests) = run.await;
+    assert_eq!(count, expected, "a run lost participants");
+    (started.elapsed().as_secs_f64(), requests)
 }
 
 /// Round trips decide what users feel: a fake that takes 20 ms per request, 1,000
@@ -739,7 +565,7 @@ pub fn profile_main(reader: Reader, flavor: Flavor, participants: usize, runs: u
 async fn latency_rows(options: &Options) -> Vec<serde_json::Value> {
     const PARTICIPANTS: usize = 1_000;
     let round_trip = Duration::from_millis(20);
-    let work = Work::Spin(Duration::from_micros(200));
+    let spin = Duration::from_micros(200);
     let served = Served::start(PARTICIPANTS, round_trip);
     let client = client(&served.base_url);
     let runs = options.runs.min(3);
@@ -752,28 +578,32 @@ async fn latency_rows(options: &Options) -> Vec<serde_json::Value> {
         ("stream(), page size 50 (Twilio's default)", Some(50), true),
         ("page by page, no prefetch, page size 100", Some(100), false),
     ] {
-        let mut samples = Vec::new();
+        let mut walls = Vec::new();
+        let mut requests = 0;
         for _ in 0..runs {
-            samples.push(if prefetch {
-                measure(PARTICIPANTS, ours(&client, page_size, work)).await
+            let (wall, made) = if prefetch {
+                timed(PARTICIPANTS, ours(&client, page_size, spin)).await
             } else {
-                measure(
+                timed(
                     PARTICIPANTS,
-                    sequential(&client, page_size.unwrap_or(100), work),
+                    sequential(&client, page_size.unwrap_or(100), spin),
                 )
                 .await
-            });
+            };
+            walls.push(wall);
+            requests = made;
         }
-        let s = summary(&samples);
-        println!("  {name:<44} {:>3} requests  {:.3} s", s.requests, s.wall);
-        rows.push(json!({ "case": name, "requests": s.requests, "wall_s": s.wall }));
+        walls.sort_by(f64::total_cmp);
+        let wall = walls[walls.len() / 2];
+        println!("  {name:<44} {requests:>3} requests  {wall:.3} s");
+        rows.push(json!({ "case": name, "requests": requests, "wall_s": wall }));
     }
     rows
 }
 
 /// Peak RSS of a child process that streams `count` participants from `base_url`.
 fn probe(base_url: &str, count: usize) -> serde_json::Value {
-    let exe = std::env::current_exe().expect("own path");
+    let exe = own_path();
     let output = Command::new(exe)
         .args(["bench-probe", base_url, &count.to_string()])
         .output()

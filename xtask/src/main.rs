@@ -1,11 +1,6 @@
 //! `cargo xtask <command>`: project tooling (alias in `.cargo/config.toml`).
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    path::PathBuf,
-    process::ExitCode,
-    sync::atomic::Ordering,
-};
+use std::{path::PathBuf, process::ExitCode};
 
 use xtask::{bench, check_spec, readme, spec_drift};
 
@@ -24,47 +19,22 @@ Commands:
                entries still applies
   check-readme the README's 'Using the crate' program compiles as a new crate
   fuzz         the property tests in release with more cases [--cases N (1000000)]
-  bench        stream() vs minimal reqwest + serde_json loops (typed and untyped), the
-               tool, round-trip latency, and memory flatness
-               [--participants N (100000)] [--runs N (5)] [--no-memory]
+  bench        whole processes, alternating after a warm-up: bench-sdk (stream()) and the
+               tool (list -o jsonl) against bench-floor (reqwest + serde_json), medians
+               of pair ratios with their spread; then round-trip latency and memory
+               [--participants N (100000)] [--runs PAIRS (11)] [--no-memory]
   bench-memory peak RSS of child processes streaming 10,000 and 1,000,000
                participants; fails when the larger peaks above 1.2x the smaller
-  bench-profile
-               a fixed workload to run under perf or valgrind: READER (ours, typed, floor)
-               RUNTIME (current-thread, multi-thread) [PARTICIPANTS (100000)] [RUNS (1)]
-               [WORK (nothing, jsonl)]; the binary is target/profiling/xtask
+  bench-profile [--participants N (10000)] -- COMMAND…
+               starts the benchmark's fake and runs COMMAND with {url} replaced by its
+               base URL, e.g. -- valgrind --tool=callgrind target/profiling/bench-sdk
+               {url} 10000 100 current-thread nothing
   bench-fleet  one participant across 200 conversations at a 40 ms round trip:
                offboarding at concurrency 1/8/16, 16 at once against a server that
                takes 4, a 3 s outage waited out in one run, 300 creates into one
                conversation with and without pacing; writes target/bench-fleet.json
                [--quick: 40 conversations, a 1 s outage, 60 creates (CI)]
 ";
-
-/// Counts bytes allocated, for the benchmark's bytes-per-participant figure.
-struct Counting;
-
-// SAFETY: defers every call to the system allocator unchanged; only adds a counter.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bench::ALLOCATED.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        bench::ALLOCATED.fetch_add(new_size as u64, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -92,39 +62,16 @@ fn bench_options(args: &[String]) -> Result<bench::Options, String> {
     Ok(options)
 }
 
-type ProfileOptions = (bench::Reader, bench::Flavor, usize, usize, bench::Work);
-
-fn profile_options(args: &[String]) -> Result<ProfileOptions, String> {
-    let arg = |i: usize| args.get(i).map(String::as_str);
-    let reader = match arg(0) {
-        Some("ours") => bench::Reader::Ours,
-        Some("typed") => bench::Reader::Typed,
-        Some("floor") => bench::Reader::Floor,
-        other => return Err(format!("unknown reader {other:?}")),
-    };
-    let flavor = match arg(1) {
-        Some("current-thread") => bench::Flavor::CurrentThread,
-        Some("multi-thread") => bench::Flavor::MultiThread,
-        other => return Err(format!("unknown runtime {other:?}")),
-    };
-    let number = |i: usize, default: usize| match arg(i) {
-        None => Ok(default),
-        Some(text) => text
+/// `bench-profile [--participants N] -- COMMAND…`: the participants and the command.
+fn profile_options(args: &[String]) -> Result<(usize, &[String]), String> {
+    match args {
+        [flag, count, dashes, command @ ..] if flag == "--participants" && dashes == "--" => count
             .parse()
-            .map_err(|_| format!("{text:?} is not a number")),
-    };
-    let work = match arg(4) {
-        None | Some("nothing") => bench::Work::None,
-        Some("jsonl") => bench::Work::JsonLine,
-        other => return Err(format!("unknown work {other:?}")),
-    };
-    Ok((
-        reader,
-        flavor,
-        number(2, 100_000)?,
-        number(3, 1)?.max(1),
-        work,
-    ))
+            .map(|count| (count, command))
+            .map_err(|_| format!("{count:?} is not a number")),
+        [dashes, command @ ..] if dashes == "--" => Ok((10_000, command)),
+        _ => Err("usage: bench-profile [--participants N] -- COMMAND…".into()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -157,16 +104,15 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench(rest),
         Some("bench-memory") => bench_memory(),
-        Some("bench-profile") => match profile_options(rest) {
-            Ok((reader, flavor, participants, runs, work)) => {
-                bench::profile_main(reader, flavor, participants, runs, work);
-                ExitCode::SUCCESS
+        Some("bench-profile") => {
+            match profile_options(rest).and_then(|(n, command)| bench::profile_main(n, command)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("{message}\n\n{COMMANDS}");
+                    ExitCode::from(2)
+                }
             }
-            Err(message) => {
-                eprintln!("{message}\n\n{COMMANDS}");
-                ExitCode::from(2)
-            }
-        },
+        }
         Some("bench-fleet") => match bench_fleet::run(&workspace_root(), rest) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
@@ -305,7 +251,10 @@ fn fuzz(args: &[String]) -> ExitCode {
 fn bench(args: &[String]) -> ExitCode {
     match bench_options(args) {
         Ok(options) => {
-            bench::run(&options, &workspace_root());
+            if let Err(message) = bench::run(&options, &workspace_root()) {
+                eprintln!("bench: {message}");
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
         Err(message) => {
