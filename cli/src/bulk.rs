@@ -9,7 +9,8 @@
 //!
 //! Stopping early loses no outcome. On Ctrl-C (SIGINT) no new item starts, the items on the
 //! wire finish and get their lines, the summary counts those not started, and the exit is
-//! 130 (3 when any outcome is unknown); a second Ctrl-C exits at once, 3 if items were on
+//! 130 (3 when any outcome is unknown; once every item has started, a Ctrl-C stops nothing
+//! and the exit is as without it); a second Ctrl-C exits at once, 3 if items were on
 //! the wire (their writes may have happened), else 130. With stdout closed (`| head`) no new
 //! item starts either, the items on the wire finish, the summary goes to stderr as always,
 //! and the exit is 1 when items were left not started or failed (3 when any outcome is
@@ -565,8 +566,8 @@ impl Report {
     }
 
     /// The summary on stderr, and the exit code: 3 when an outcome is unknown; 130 when
-    /// interrupted; 1 when an item failed or stdout was closed with items not started; 0
-    /// otherwise.
+    /// interrupted with items not started; 1 when an item failed or stdout was closed with
+    /// items not started; 0 otherwise.
     fn finish(mut self) -> Result<(), Failure> {
         self.end_output()?;
         let count = |outcome: &str| {
@@ -601,10 +602,12 @@ impl Report {
             });
         }
         let not_started = self.not_started;
-        if self.interrupted {
+        // An interrupt that came once every item had started stopped nothing: the job ended
+        // as it would have, and its exit says how.
+        if self.interrupted && not_started > 0 {
             return Err(Failure::Interrupted(format!(
-                "interrupted: {not_started} of {total} not started; run the same command again \
-                 to finish the job"
+                "interrupted: {not_started} of {total} not started, {failed} failed; run the \
+                 same command again to finish the job"
             )));
         }
         if self.stdout_closed && (not_started > 0 || failed > 0) {
