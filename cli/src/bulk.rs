@@ -4,12 +4,14 @@
 //! The two writes print one line per item as it completes (see [`output::BulkOutput`];
 //! `-o json` one array at the end), a progress bar on stderr when stderr is a terminal
 //! ("12/200 done, 1 failed, 3 in flight"), and a summary of the items on stderr after the
-//! output. Exit code: 0 when every item is done or was already so, 1 when any failed, 3
-//! when any outcome is unknown (a create or delete that may have happened); 3 wins.
+//! output; a line on stderr when the client starts and stops waiting out an outage. Exit
+//! code: 0 when every item is done or was already so, 1 when any failed, 3 when any outcome
+//! is unknown (a create or delete that may have happened); 3 wins.
 //!
 //! Stopping early loses no outcome. On Ctrl-C (SIGINT) no new item starts, the items on the
 //! wire finish and get their lines, the summary counts those not started, and the exit is
-//! 130 (3 when any outcome is unknown); a second Ctrl-C exits at once, 3 if items were on
+//! 130 (3 when any outcome is unknown; once every item has started, a Ctrl-C stops nothing
+//! and the exit is as without it); a second Ctrl-C exits at once, 3 if items were on
 //! the wire (their writes may have happened), else 130. With stdout closed (`| head`) no new
 //! item starts either, the items on the wire finish, the summary goes to stderr as always,
 //! and the exit is 1 when items were left not started or failed (3 when any outcome is
@@ -20,13 +22,14 @@
 use std::{
     fs,
     io::{self, IsTerminal, Read},
+    time::Duration,
 };
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use twilio_conversations::{
-    prelude::*, CreateParticipant, Creation, Deletion, Error, FleetProgress, FleetRun,
+    prelude::*, Client, CreateParticipant, Creation, Deletion, Error, FleetProgress, FleetRun,
     InConversation, ParticipantRef, RemoveEverywhere, DEFAULT_FLEET_CONCURRENCY,
 };
 
@@ -42,6 +45,9 @@ pub const NAME_THE_PARTICIPANT: &str =
 
 /// The most conversations a bulk command works on at once.
 const MAX_CONCURRENCY: u32 = 64;
+
+/// How often a bulk run looks whether the client is waiting out an outage, to say so.
+const OUTAGE_CHECK: Duration = Duration::from_secs(1);
 
 /// Parses `--concurrency`: 1 to [`MAX_CONCURRENCY`].
 pub fn concurrency(text: &str) -> Result<u32, String> {
@@ -157,7 +163,7 @@ pub async fn remove_everywhere(
         return Ok(());
     }
     report
-        .run(plan.run(), |index, result| {
+        .run(&session.client, plan.run(), |index, result| {
             let sid = sids[index].clone();
             match result {
                 Ok(Deletion::Deleted) => ("deleted", sid),
@@ -350,7 +356,7 @@ pub async fn create_all(
     let mut report = Report::new(session.format, true)?;
     report.lines = lines;
     report
-        .run(run, |_, result| match result {
+        .run(&session.client, run, |_, result| match result {
             Ok(Creation::Created(participant)) => {
                 ("created", participant.sid.as_ref().map(ToString::to_string))
             }
@@ -398,6 +404,8 @@ struct Report {
     not_started: usize,
     /// Ctrl-C (SIGINT) stopped the run.
     interrupted: bool,
+    /// The client is waiting out an outage (every request failing), and this was said.
+    in_outage: bool,
     /// Stdout was closed (EPIPE, e.g. by `| head`): the run was stopped, and no more lines
     /// are written.
     stdout_closed: bool,
@@ -442,6 +450,7 @@ impl Report {
             bar: None,
             not_started: 0,
             interrupted: false,
+            in_outage: false,
             stdout_closed: false,
         })
     }
@@ -467,9 +476,11 @@ impl Report {
 
     /// Reports each item of `run` as it completes; `classify` gives its outcome and
     /// participant SID from its index and result. Ctrl-C, or stdout closed, stops the run:
-    /// the items on the wire are still reported (see the module's documentation).
+    /// the items on the wire are still reported (see the module's documentation). While
+    /// `client` waits out an outage, a line on stderr says so, and another when it ends.
     async fn run<R>(
         &mut self,
+        client: &Client,
         mut run: FleetRun<R>,
         classify: impl Fn(usize, &Result<R, Error>) -> (&'static str, Option<String>),
     ) -> Result<(), Failure> {
@@ -477,11 +488,16 @@ impl Report {
             .is_terminal()
             .then(|| progress_bar(run.progress().total));
         let mut interrupts = Interrupts::catch()?;
+        let mut outage_check = tokio::time::interval(OUTAGE_CHECK);
         loop {
             let done = tokio::select! {
                 done = run.next() => done,
                 () = interrupts.next() => {
                     self.interrupted(&run);
+                    continue;
+                }
+                _ = outage_check.tick() => {
+                    self.note_outage(client.stats().outage);
                     continue;
                 }
             };
@@ -512,6 +528,7 @@ impl Report {
                 bar.set_message(progress_text(&progress));
             }
         }
+        self.note_outage(client.stats().outage);
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
@@ -556,6 +573,24 @@ impl Report {
         ));
     }
 
+    /// Says when the client starts and stops waiting out an outage: otherwise a run whose
+    /// items wait for the API to come back looks stuck.
+    fn note_outage(&mut self, outage: bool) {
+        if outage == self.in_outage {
+            return;
+        }
+        self.in_outage = outage;
+        if outage {
+            self.say(
+                "the API is failing every request (an outage): no new request is sent but a \
+                 probe now and then; the items wait for it to come back, each until its call \
+                 deadline (Ctrl-C stops)",
+            );
+        } else {
+            self.say("the API answers again: the outage is over");
+        }
+    }
+
     /// One line on stderr, with the progress bar (if drawn) out of its way.
     fn say(&self, line: &str) {
         match &self.bar {
@@ -565,8 +600,8 @@ impl Report {
     }
 
     /// The summary on stderr, and the exit code: 3 when an outcome is unknown; 130 when
-    /// interrupted; 1 when an item failed or stdout was closed with items not started; 0
-    /// otherwise.
+    /// interrupted with items not started; 1 when an item failed or stdout was closed with
+    /// items not started; 0 otherwise.
     fn finish(mut self) -> Result<(), Failure> {
         self.end_output()?;
         let count = |outcome: &str| {
@@ -601,10 +636,12 @@ impl Report {
             });
         }
         let not_started = self.not_started;
-        if self.interrupted {
+        // An interrupt that came once every item had started stopped nothing: the job ended
+        // as it would have, and its exit says how.
+        if self.interrupted && not_started > 0 {
             return Err(Failure::Interrupted(format!(
-                "interrupted: {not_started} of {total} not started; run the same command again \
-                 to finish the job"
+                "interrupted: {not_started} of {total} not started, {failed} failed; run the \
+                 same command again to finish the job"
             )));
         }
         if self.stdout_closed && (not_started > 0 || failed > 0) {

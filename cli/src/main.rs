@@ -81,8 +81,8 @@ The bulk commands (remove --all-conversations, create --from) print one line per
 and a summary of the items on stderr, and exit 0 when every item is done or was already so,
 1 when any failed, 3 when any outcome is unknown (3 wins); running the same command again
 finishes the job. Ctrl-C starts no new item, waits for those on the wire, prints their
-lines and the summary (with the items not started), and exits 130, or 3 when any outcome
-is unknown; a second Ctrl-C exits at once (3 if writes were on the wire, else 130). With
+lines and the summary (with the items not started), and exits 130 when it left items not
+started, or 3 when any outcome is unknown; a second Ctrl-C exits at once (3 if writes were on the wire, else 130). With
 stdout closed (e.g. | head) no new item starts, those on the wire finish, the summary goes
 to stderr, and the exit is 1 when items were left not started or failed (3 when any outcome
 is unknown).

@@ -690,6 +690,60 @@ async fn ctrl_c_finishes_the_deletes_on_the_wire_reports_them_and_exits_130() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_after_every_item_started_ends_the_job_as_without_it() {
+    // agent-7 in 4 conversations, all 4 deletes on the wire at once.
+    let (fake, agent) = fake_with_agent(8).await;
+    assert_eq!(agent.len(), 4);
+    fake.set_latency(Duration::from_secs(1));
+    let mut child = command(&fake, &REMOVE_FROM_40).spawn().unwrap();
+    while deletes(&fake) < 4 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (code, errors) = tokio::task::spawn_blocking(move || {
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        interrupt(&child);
+        let mut seen = read_until(&mut stderr, "interrupted: starting no new item");
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).unwrap();
+        seen.push(rest);
+        (child.wait().unwrap().code(), seen.concat())
+    })
+    .await
+    .unwrap();
+    // Nothing was left undone, so nothing tells the user to run it again.
+    assert_eq!(code, Some(0), "{errors}");
+    assert_eq!(summary_of(&errors), (4, 4, 0), "{errors}");
+    assert!(!errors.contains("again to finish"), "{errors}");
+    assert_eq!(deletes(&fake), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_during_a_removal_is_said_on_stderr_and_waited_out_in_one_run() {
+    let (fake, agent) = fake_with_agent(80).await;
+    assert_eq!(agent.len(), 40);
+    fake.set_latency(Duration::from_millis(40));
+    let child = command(&fake, &REMOVE_FROM_40).spawn().unwrap();
+    while deletes(&fake) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    fake.fail_for(Duration::from_secs(3), 503);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let errors = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{errors}");
+    assert_eq!(summary_of(&errors), (40, 40, 0), "{errors}");
+    // A run waiting for the API looks stuck unless it says why, and when that ends.
+    let outage = errors
+        .find("the API is failing every request (an outage)")
+        .unwrap_or_else(|| panic!("the outage is not said: {errors}"));
+    let over = errors
+        .find("the API answers again")
+        .unwrap_or_else(|| panic!("the outage's end is not said: {errors}"));
+    assert!(outage < over, "{errors}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_ctrl_c_exits_at_once_and_says_writes_may_have_happened() {
     let (fake, _) = fake_with_agent(80).await;
     // Long enough that the deletes are still on the wire at the second Ctrl-C.

@@ -332,7 +332,9 @@ fn listen_prints_a_json_array_on_ctrl_c_and_other_formats() {
         .collect();
     assert_eq!(ids, ["EV1", "EV2", "EV3"]);
     assert!(
-        stderr.contains("late: event EV3 (participant.updated)"),
+        stderr.contains(
+            "late: event EV3 (participant.updated) is older than 2026-01-01T00:00:05Z seen"
+        ),
         "{stderr}"
     );
 

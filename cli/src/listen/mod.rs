@@ -93,9 +93,12 @@ pub(crate) async fn listen(args: ListenArgs) -> Result<(), Failure> {
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
     printer.finish()?;
+    let counted = |n: u64, noun: &str| format!("{n} {noun}{}", if n == 1 { "" } else { "s" });
     eprintln!(
-        "stopped: {} events printed, {} repeats dropped, {} requests refused",
-        printer.printed, printer.repeats, printer.refused
+        "stopped: {} printed, {} dropped, {} refused",
+        counted(printer.printed, "event"),
+        counted(printer.repeats, "repeat"),
+        counted(printer.refused, "request"),
     );
     Ok(())
 }

@@ -71,7 +71,8 @@ impl Printer {
                         "late: event {id} ({}) is older than {} seen for its participant \
                          (delivered out of order)",
                         change.kind.as_str(),
-                        newest.to_rfc3339()
+                        // As the printed lines show times: `…Z`, fractions only when there are.
+                        newest.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
                     ),
                     false
                 )
