@@ -409,6 +409,9 @@ struct Report {
     /// Stdout was closed (EPIPE, e.g. by `| head`): the run was stopped, and no more lines
     /// are written.
     stdout_closed: bool,
+    /// An item waited out an outage past its call deadline: the run was stopped, so the
+    /// items left do not each wait a whole deadline in turn.
+    outlasted: bool,
 }
 
 /// Ctrl-C (SIGINT), caught from the moment this is made: the default, dying at once, would
@@ -452,6 +455,7 @@ impl Report {
             interrupted: false,
             in_outage: false,
             stdout_closed: false,
+            outlasted: false,
         })
     }
 
@@ -521,6 +525,15 @@ impl Report {
                     self.stdout_closed = true;
                 }
                 Err(error) => return Err(error.into()),
+            }
+            if !self.outlasted && done.result.as_ref().is_err_and(outlasted_the_deadline) {
+                run.stop();
+                self.outlasted = true;
+                self.say(
+                    "the API stayed unavailable past the call deadline: starting no new item; \
+                     the items on the wire finish, then run the same command again once the API \
+                     answers",
+                );
             }
             if let Some(bar) = &self.bar {
                 let progress = run.progress();
@@ -650,12 +663,28 @@ impl Report {
                  the same command again to finish the job"
             )));
         }
+        if self.outlasted {
+            return Err(Failure::Remote(format!(
+                "the API was unavailable: {not_started} of {total} not started, {failed} \
+                 failed; run the same command again once the API answers"
+            )));
+        }
         if failed > 0 {
             return Err(Failure::Remote(format!(
                 "{failed} of {total} failed; run the same command again to finish the job"
             )));
         }
         Ok(())
+    }
+}
+
+/// Whether an item's error says that an outage lasted past its call deadline: the next items
+/// would each wait a whole deadline too.
+fn outlasted_the_deadline(error: &Error) -> bool {
+    match error {
+        Error::Unavailable { .. } => true,
+        Error::OutcomeUnknown { cause, .. } => matches!(**cause, Error::Unavailable { .. }),
+        _ => false,
     }
 }
 

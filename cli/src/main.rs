@@ -15,6 +15,7 @@ mod webhook;
 use std::{
     io::{self, IsTerminal},
     process::ExitCode,
+    time::Duration,
 };
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -85,7 +86,8 @@ lines and the summary (with the items not started), and exits 130 when it left i
 started, or 3 when any outcome is unknown; a second Ctrl-C exits at once (3 if writes were on the wire, else 130). With
 stdout closed (e.g. | head) no new item starts, those on the wire finish, the summary goes
 to stderr, and the exit is 1 when items were left not started or failed (3 when any outcome
-is unknown).
+is unknown). An outage longer than --call-timeout (default 90 s) stops the run the same
+way (exit 1, or 3); run the command again once the API answers.
 
 Try it without an account: twilio-participants list --demo (one-shot: each --demo run
 starts a new fake), or run `twilio-participants fake` in another terminal, whose state lasts
@@ -341,6 +343,10 @@ struct Endpoint {
     /// Twilio edge, e.g. dublin.
     #[arg(long)]
     edge: Option<String>,
+    /// The most one operation may take, its retries and any wait for an outage to end
+    /// included (default 90). A bulk command whose item outlasts it starts no new item.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    call_timeout: Option<u64>,
     /// Run against a local fake of the API holding demo conversations; no account needed.
     /// One-shot: each run starts a new fake, so what one command writes the next does not
     /// see (for that, run `twilio-participants fake`).
@@ -508,6 +514,7 @@ impl Session {
         conversation: Option<String>,
         in_flight: Option<u32>,
     ) -> Result<Self, Failure> {
+        let call_timeout = endpoint.call_timeout.map(Duration::from_secs);
         let (client, service, demo) = if endpoint.demo {
             let fake = FakeServer::start()
                 .await
@@ -524,6 +531,7 @@ impl Session {
                 .base_url(fake.base_url())
                 .credentials(fake.credentials())
                 .given(in_flight, ClientBuilder::max_concurrent_requests)
+                .given(call_timeout, ClientBuilder::call_timeout)
                 .build()?;
             (client, service, Some(fake))
         } else {
@@ -541,7 +549,13 @@ impl Session {
                 }
             };
             let base_url = endpoint.base_url.or_else(|| from_env("TWILIO_BASE_URL"));
-            let client = configured(base_url, endpoint.region, endpoint.edge, in_flight)?;
+            let client = configured(
+                base_url,
+                endpoint.region,
+                endpoint.edge,
+                in_flight,
+                call_timeout,
+            )?;
             (client, service, None)
         };
         let conversation = match (conversation, &demo) {
@@ -877,6 +891,7 @@ fn configured(
     region: Option<String>,
     edge: Option<String>,
     in_flight: Option<u32>,
+    call_timeout: Option<Duration>,
 ) -> Result<Client, Failure> {
     let (credentials, placeholder) = match Credentials::from_env() {
         Ok(credentials) => (credentials, false),
@@ -906,6 +921,7 @@ fn configured(
     }
     let client = builder
         .given(in_flight, ClientBuilder::max_concurrent_requests)
+        .given(call_timeout, ClientBuilder::call_timeout)
         .build()?;
     if placeholder {
         eprintln!("warning: no Twilio credentials set; sending placeholder credentials");

@@ -743,6 +743,50 @@ async fn an_outage_during_a_removal_is_said_on_stderr_and_waited_out_in_one_run(
     assert!(outage < over, "{errors}");
 }
 
+/// An outage longer than the call deadline: the first item that outlasts it stops the run,
+/// so the items left do not each wait a whole deadline in turn; the summary says how many
+/// are left and a rerun finishes the job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_past_the_call_deadline_stops_the_run_and_says_what_is_left() {
+    let (fake, agent) = fake_with_agent(80).await;
+    assert_eq!(agent.len(), 40);
+    fake.set_latency(Duration::from_millis(20));
+    let mut args = REMOVE_FROM_40.to_vec();
+    args.extend(["--call-timeout", "2"]);
+    let child = command(&fake, &args).spawn().unwrap();
+    while deletes(&fake) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    fake.fail_for(Duration::from_secs(600), 503);
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let errors = stderr(&output);
+    let (items, deleted, not_started) = summary_of(&errors);
+    assert_eq!(items, 40, "{errors}");
+    assert!(
+        not_started > 0,
+        "the run went on through the outage: {errors}"
+    );
+    assert!(
+        deleted + not_started < 40,
+        "no item ended in the outage: {errors}"
+    );
+    assert!(
+        errors.contains("the API stayed unavailable past the call deadline: starting no new item"),
+        "{errors}"
+    );
+    // A delete answered 503 may have happened (3); an item held back is a failure (1).
+    assert!(matches!(output.status.code(), Some(1 | 3)), "{errors}");
+    let sent = deletes(&fake);
+    assert!(sent < 40 * 2, "{sent} DELETEs: the outage was multiplied");
+    // The outage ends: a rerun finishes the job.
+    fake.fail_for(Duration::ZERO, 503);
+    let rerun = tool(&fake, &REMOVE_FROM_40, "").await;
+    assert_eq!(rerun.status.code(), Some(0), "{}", stderr(&rerun));
+    assert_eq!(fake.participants(&service(), room(0).as_str()).len(), 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_ctrl_c_exits_at_once_and_says_writes_may_have_happened() {
     let (fake, _) = fake_with_agent(80).await;
