@@ -13,8 +13,8 @@ use serde_json::Value;
 use super::{
     body_sha256,
     cloud_event::CloudEvent,
-    signature::{equal_in_constant_time, query_value},
-    RequestValidator, SignatureError, VerifiedBody, BODY_SHA256_PARAM, SIGNATURE_HEADER,
+    signature::{self, equal_in_constant_time, query_value},
+    RequestValidator, SignatureError, VerifiedBody, BODY_SHA256_PARAM,
 };
 
 /// Why an Event Streams delivery is refused.
@@ -112,15 +112,7 @@ impl RequestValidator {
         public_origin: &str,
         request: &http::Request<B>,
     ) -> Result<Vec<CloudEvent>, EventStreamsError> {
-        let path_and_query = request
-            .uri()
-            .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str);
-        let url = format!("{}{path_and_query}", public_origin.trim_end_matches('/'));
-        let signature = request
-            .headers()
-            .get(SIGNATURE_HEADER)
-            .and_then(|value| value.to_str().ok());
+        let (url, signature) = signature::url_and_signature(public_origin, request);
         self.validate_event_streams(&url, request.body().as_ref(), signature)
     }
 }

@@ -267,17 +267,27 @@ impl RequestValidator {
         public_origin: &str,
         request: &http::Request<B>,
     ) -> Result<VerifiedRequest, SignatureError> {
-        let path_and_query = request
-            .uri()
-            .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str);
-        let url = format!("{}{path_and_query}", public_origin.trim_end_matches('/'));
-        let signature = request
-            .headers()
-            .get(SIGNATURE_HEADER)
-            .and_then(|value| value.to_str().ok());
+        let (url, signature) = url_and_signature(public_origin, request);
         self.validate(&url, request.body().as_ref(), signature)
     }
+}
+
+/// The URL Twilio called (`public_origin` followed by the request's path and query) and the
+/// request's `X-Twilio-Signature` (`None` when missing or not text).
+pub(super) fn url_and_signature<'r, B>(
+    public_origin: &str,
+    request: &'r http::Request<B>,
+) -> (String, Option<&'r str>) {
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    let url = format!("{}{path_and_query}", public_origin.trim_end_matches('/'));
+    let signature = request
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .and_then(|value| value.to_str().ok());
+    (url, signature)
 }
 
 /// The signature of a request to `url` carrying the form fields `params` (none for a GET or
