@@ -153,7 +153,9 @@ impl Transport {
         // the gate, the pace and the cap left less than an attempt before the deadline.
         let mut throttled_write: Option<reqwest::Response> = None;
         loop {
-            let attempt = retry + 1;
+            // Every request sent counts, a failed probe too (`retry` counts only the
+            // policy's retries).
+            let attempt = record.attempts() + 1;
             // Bodies here are in memory (a form or nothing), so a copy always exists.
             let spare = (retry < retries).then(|| request.try_clone()).flatten();
             let span = tracing::debug_span!(
