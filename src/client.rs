@@ -377,9 +377,9 @@ impl ClientBuilder {
     /// one conversation (default 30, Twilio's published per-conversation limit; reads are not
     /// limited; 0 turns pacing off). Writes to one conversation start at least
     /// `1.02 s / rate` apart (34 ms at 30: 20 ms a second of headroom for network jitter);
-    /// writes to other conversations do not wait for them. A conversation is known by its service and the
-    /// SID or unique name in the path, so the same conversation named both ways is paced
-    /// as two.
+    /// writes to other conversations do not wait for them. A conversation is known by its
+    /// service and the SID or unique name in the path, so the same conversation named both
+    /// ways is paced as two.
     pub fn conversation_write_rate(mut self, per_second: u32) -> Self {
         self.conversation_write_rate = Some(per_second);
         self

@@ -553,19 +553,22 @@ mod tests {
         }
     }
 
+    /// A walk with no limit and no page size whose pages the test hands over itself (it
+    /// never makes a request).
+    fn unfetched_walk() -> Walk<u64> {
+        let fetch: FetchPage<u64> = Arc::new(|_| unreachable!("no request in this test"));
+        let settings = WalkSettings {
+            max_page_size: 100,
+            page_size: None,
+            limit: None,
+        };
+        Walk::new(fetch, settings).unwrap()
+    }
+
     /// Walks `pages` pages of `per_page` distinct items each (no request is made: the pages
     /// are handed to the walk) and returns how many hashes it remembers at the end.
     fn remembered_after(pages: u64, per_page: u64) -> usize {
-        let fetch: FetchPage<u64> = Arc::new(|_| unreachable!("no request in this test"));
-        let mut walk = Walk::new(
-            fetch,
-            WalkSettings {
-                max_page_size: 100,
-                page_size: None,
-                limit: None,
-            },
-        )
-        .unwrap();
+        let mut walk = unfetched_walk();
         for page in 0..pages {
             let query = walk.next_query().unwrap().expect("a next page");
             let next = (page + 1 < pages).then(|| {
@@ -607,9 +610,7 @@ mod tests {
                 1..40,
             ),
         ) {
-            let fetch: FetchPage<u64> = Arc::new(|_| unreachable!("no request in this test"));
-            let settings = WalkSettings { max_page_size: 100, page_size: None, limit: None };
-            let mut walk = Walk::new(fetch, settings).unwrap();
+            let mut walk = unfetched_walk();
             let mut received = 0u64;
             let mut answers = pages.iter().cycle();
             while let Ok(Some(query)) = walk.next_query() {
@@ -632,16 +633,7 @@ mod tests {
 
     #[test]
     fn a_page_may_repeat_an_item_of_its_own() {
-        let fetch: FetchPage<u64> = Arc::new(|_| unreachable!("no request in this test"));
-        let mut walk = Walk::new(
-            fetch,
-            WalkSettings {
-                max_page_size: 100,
-                page_size: None,
-                limit: None,
-            },
-        )
-        .unwrap();
+        let mut walk = unfetched_walk();
         let query = walk.next_query().unwrap().unwrap();
         let fetched = Fetched::new(vec![7, 7], meta(0, None), |item| Some(*item));
         let (items, _) = walk.move_past(&query, fetched).unwrap();

@@ -153,7 +153,9 @@ impl Transport {
         // the gate, the pace and the cap left less than an attempt before the deadline.
         let mut throttled_write: Option<reqwest::Response> = None;
         loop {
-            let attempt = retry + 1;
+            // Every request sent counts, a failed probe too (`retry` counts only the
+            // policy's retries).
+            let attempt = record.attempts() + 1;
             // Bodies here are in memory (a form or nothing), so a copy always exists.
             let spare = (retry < retries).then(|| request.try_clone()).flatten();
             let span = tracing::debug_span!(
@@ -270,7 +272,7 @@ impl Transport {
     /// is free (for a page fetched ahead, only the pause after a 429).
     async fn ready(&self, paced: Option<&str>) -> (Admission, Permit<'_>) {
         let config = &self.config;
-        loop {
+        'gate: loop {
             let admission = config
                 .outage
                 .admit(|| self.record.held.store(true, Ordering::Relaxed))
@@ -279,18 +281,22 @@ impl Transport {
             self.record
                 .held
                 .store(admission == Admission::Probe, Ordering::Relaxed);
-            if let Some(conversation) = paced {
-                tokio::time::sleep_until(config.pacer.ready_at(conversation)).await;
-            }
-            let permit = config.limiter.acquire().await;
-            // An outage may have begun while this request waited for its place.
-            if admission == Admission::Open && config.outage.is_closed() {
-                continue;
-            }
-            match paced.map(|conversation| config.pacer.try_start(conversation)) {
-                // Another write to the conversation took the slot first.
-                Some(Err(_)) => continue,
-                _ => return (admission, permit),
+            // Past the gate, the request keeps its admission (a probe stays the probe) while
+            // it waits for its conversation's pace and a place, holding neither meanwhile.
+            loop {
+                if let Some(conversation) = paced {
+                    tokio::time::sleep_until(config.pacer.ready_at(conversation)).await;
+                }
+                let permit = config.limiter.acquire().await;
+                // An outage may have begun while this request waited for its place.
+                if admission == Admission::Open && config.outage.is_closed() {
+                    continue 'gate;
+                }
+                match paced.map(|conversation| config.pacer.try_start(conversation)) {
+                    // Another write to the conversation took the slot first.
+                    Some(Err(_)) => continue,
+                    _ => return (admission, permit),
+                }
             }
         }
     }

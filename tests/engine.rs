@@ -219,6 +219,32 @@ async fn eight_streams_at_a_cap_of_one_never_have_two_requests_in_flight() {
 }
 
 #[tokio::test]
+async fn a_caller_sending_requests_between_stream_items_finishes_at_a_cap_of_one() {
+    // The page fetched ahead takes the only place while it is on the wire, never while it
+    // waits to be read: the caller's own request between two items gets its turn.
+    let fake = fake_with_participants(10).await;
+    fake.set_latency(Duration::from_millis(5));
+    let client = client(&fake, 1);
+    let participants = client.participants(&common::service(), common::CONVERSATION);
+    let mut stream = participants.list_request().page_size(2).stream();
+    let mut seen = 0;
+    finishes(async {
+        while let Some(participant) = stream.try_next().await.unwrap() {
+            let sid = participant.sid.expect("a SID");
+            assert_eq!(
+                participants.fetch(sid.clone()).await.unwrap().sid,
+                Some(sid)
+            );
+            seen += 1;
+        }
+    })
+    .await;
+    assert_eq!(seen, 10);
+    assert_eq!(fake.peak_in_flight(), 1, "the cap of 1 held");
+    assert_eq!(client.stats().in_flight, 0);
+}
+
+#[tokio::test]
 async fn stats_count_the_page_fetched_ahead_and_dropping_the_stream_cancels_it() {
     let fake = fake_with_participants(4).await;
     let client = client(&fake, 4);

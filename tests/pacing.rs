@@ -12,7 +12,7 @@ use std::time::Duration;
 use twilio_conversations::{
     prelude::*,
     testing::{FakeServer, Fault},
-    Client, ClientBuilder, Deletion, Error, ParticipantSid, RetryPolicy,
+    Client, ClientBuilder, Deletion, Error, ParticipantSid, RetryBudget, RetryPolicy,
 };
 
 fn room(i: usize) -> String {
@@ -302,4 +302,32 @@ async fn server_errors_are_not_calm_answers() {
     // A calm answer (a 404 is one) completes the two.
     participants.fetch("nobody").await.unwrap_err();
     assert_eq!(client.stats().concurrency_limit, 3);
+}
+
+#[tokio::test]
+async fn every_request_sent_counts_as_an_attempt_probes_included() {
+    let fake = fake(1).await;
+    fake.fail_for(Duration::from_secs(600), 503);
+    // A budget of one retry: the second failure closes the gate, and the fetch then goes
+    // out only as the outage's probe until its deadline.
+    let client = builder(&fake)
+        .call_timeout(Duration::from_secs(3))
+        .retry_budget(RetryBudget::standard().capacity(10))
+        .retry_policy(RetryPolicy::default().initial_delay(Duration::from_millis(20)))
+        .build()
+        .unwrap();
+    let err = client
+        .participants(&common::service(), room(0))
+        .fetch("nobody")
+        .await
+        .unwrap_err();
+    let attempts = match &err {
+        Error::Unavailable { attempts, .. } => *attempts,
+        Error::Api(api) => api.attempts,
+        other => panic!("{other:?}"),
+    };
+    let sent = fake.requests().len() as u32;
+    assert!(client.stats().outage_probes >= 1, "{:?}", client.stats());
+    assert!(sent >= 3, "two attempts and a probe at least: {sent}");
+    assert_eq!(attempts, sent, "{err}");
 }

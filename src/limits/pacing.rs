@@ -93,8 +93,8 @@ impl WritePacer {
     }
 }
 
-/// The conversation a participant path names, `{service}/{conversation}`, or `None` when
-/// the path is not a participant resource's.
+/// The conversation a participant path names, `{service}/Conversations/{conversation}` as
+/// written in the path, or `None` when the path is not a participant resource's.
 pub(crate) fn conversation_key(path: &str) -> Option<&str> {
     let rest = path
         .find("/Services/")

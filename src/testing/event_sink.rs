@@ -17,12 +17,12 @@ use std::sync::{
 
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::Response;
 use serde_json::{json, Value};
 
 use super::{
-    webhooks::{send, write_event},
+    webhooks::{send, take_apart, write_event},
     FakeServer, RecordedRequest, State, FAKE_AUTH_TOKEN,
 };
 use crate::webhook::{body_sha256, sign, AuthToken, ParticipantEventKind, BODY_SHA256_PARAM};
@@ -132,15 +132,7 @@ impl EventSink {
         let (Some(kind), Some(url), true) = (kind, url, response.status().is_success()) else {
             return response;
         };
-        let (parts, body) = response.into_parts();
-        let body = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(never) => match never {},
-        };
-        let participant = match before {
-            Some(before) => Some(before),
-            None => serde_json::from_slice(&body).ok(),
-        };
+        let (parts, body, participant) = take_apart(response, before).await;
         if let Some(participant) = participant {
             let id = format!("EV{:032x}", self.next_id.fetch_add(1, Ordering::SeqCst) + 1);
             let batch = Value::Array(vec![cloud_event(kind, &id, &participant)]).to_string();

@@ -118,15 +118,7 @@ impl Webhooks {
         else {
             return response;
         };
-        let (parts, body) = response.into_parts();
-        let body = match body.collect().await {
-            Ok(collected) => collected.to_bytes(),
-            Err(never) => match never {},
-        };
-        let participant = match before {
-            Some(before) => Some(before),
-            None => serde_json::from_slice(&body).ok(),
-        };
+        let (parts, body, participant) = take_apart(response, before).await;
         let event = write_event(request).map(|event| match event {
             ParticipantEventKind::Added => "onParticipantAdded",
             ParticipantEventKind::Updated => "onParticipantUpdated",
@@ -284,4 +276,19 @@ fn post_event_form(event: &str, participant: &Value) -> Vec<(String, String)> {
         form.push(("DateRemoved", now));
     }
     form.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// An answer taken apart to tell about it: its head, its body, and the participant the
+/// event is about (`before`, as it was before a delete; otherwise the answer's body).
+pub(super) async fn take_apart(
+    response: Response<Full<Bytes>>,
+    before: Option<Value>,
+) -> (hyper::http::response::Parts, Bytes, Option<Value>) {
+    let (parts, body) = response.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    let participant = before.or_else(|| serde_json::from_slice(&body).ok());
+    (parts, body, participant)
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{
     body_sha256,
     cloud_event::CloudEvent,
-    signature::{called_url_and_signature, equal_in_constant_time, query_value},
+    signature::{self, equal_in_constant_time, query_value},
     RequestValidator, SignatureError, VerifiedBody, BODY_SHA256_PARAM,
 };
 
@@ -112,7 +112,7 @@ impl RequestValidator {
         public_origin: &str,
         request: &http::Request<B>,
     ) -> Result<Vec<CloudEvent>, EventStreamsError> {
-        let (url, signature) = called_url_and_signature(public_origin, request);
+        let (url, signature) = signature::url_and_signature(public_origin, request);
         self.validate_event_streams(&url, request.body().as_ref(), signature)
     }
 }

@@ -267,14 +267,14 @@ impl RequestValidator {
         public_origin: &str,
         request: &http::Request<B>,
     ) -> Result<VerifiedRequest, SignatureError> {
-        let (url, signature) = called_url_and_signature(public_origin, request);
+        let (url, signature) = url_and_signature(public_origin, request);
         self.validate(&url, request.body().as_ref(), signature)
     }
 }
 
 /// The URL Twilio called (`public_origin` followed by the request's path and query) and the
 /// request's `X-Twilio-Signature` (`None` when missing or not text).
-pub(super) fn called_url_and_signature<'r, B>(
+pub(super) fn url_and_signature<'r, B>(
     public_origin: &str,
     request: &'r http::Request<B>,
 ) -> (String, Option<&'r str>) {

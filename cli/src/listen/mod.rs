@@ -118,6 +118,9 @@ fn public_origin(given: &str) -> Result<String, Failure> {
     }
 }
 
+/// The wait after a failed `accept` before the next.
+const ACCEPT_RETRY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Accepts connections until `stop` completes (Ctrl-C, or the signal cannot be listened
 /// for).
 async fn serve(
@@ -130,7 +133,12 @@ async fn serve(
         tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let Ok((stream, _)) = accepted else {
+                    // An accept error (e.g. too many open files) persists for a while: wait
+                    // a little before trying again rather than spin.
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                    continue;
+                };
                 let receiver = receiver.clone();
                 connections.spawn(async move {
                     let service = hyper::service::service_fn(move |request| {
