@@ -9,25 +9,13 @@ use std::{
     time::Duration,
 };
 
+use common::rooms::{fake_with_rooms, first_participants, room};
 use twilio_conversations::{
     models::ConversationState, prelude::*, testing::FakeServer, Client, Creation, Deletion, Error,
     FleetProgress, ParticipantRef, ParticipantSid, RetryBudget, RetryPolicy, ServiceSid,
 };
 
 const CONVERSATIONS: usize = 40;
-
-fn room(i: usize) -> String {
-    format!("room-{i:03}")
-}
-
-/// A fake holding `CONVERSATIONS` conversations of three participants each.
-async fn fake() -> FakeServer {
-    let fake = FakeServer::start().await.unwrap();
-    for i in 0..CONVERSATIONS {
-        fake.add_generated(&common::service(), room(i), 3, i as u64);
-    }
-    fake
-}
 
 fn client(fake: &FakeServer, retry: RetryPolicy, budget: RetryBudget) -> Client {
     Client::builder()
@@ -44,16 +32,6 @@ fn quick_retries() -> RetryPolicy {
     RetryPolicy::default()
         .initial_delay(Duration::from_millis(20))
         .max_delay(Duration::from_millis(200))
-}
-
-/// The first participant of each conversation, as the work list of a removal.
-fn first_participants(fake: &FakeServer) -> Vec<(String, ParticipantSid)> {
-    (0..CONVERSATIONS)
-        .map(|i| {
-            let first = fake.participants(&common::service(), room(i))[0].clone();
-            (room(i), first.sid.unwrap())
-        })
-        .collect()
 }
 
 /// Removes each listed participant; the results by conversation.
@@ -76,11 +54,11 @@ async fn remove_all(
 
 #[tokio::test]
 async fn a_job_asked_for_16_at_once_by_a_server_that_takes_4_completes() {
-    let fake = fake().await;
+    let fake = fake_with_rooms(CONVERSATIONS).await;
     fake.set_latency(Duration::from_millis(20));
     fake.set_max_in_flight(Some(4));
     let client = client(&fake, quick_retries(), RetryBudget::standard());
-    let work = first_participants(&fake);
+    let work = first_participants(&fake, CONVERSATIONS);
     let results = remove_all(&client, &common::service(), work.clone(), 16).await;
 
     assert_eq!(results.len(), CONVERSATIONS);
@@ -110,9 +88,9 @@ async fn a_job_asked_for_16_at_once_by_a_server_that_takes_4_completes() {
 
 #[tokio::test]
 async fn a_rerun_finishes_the_job_without_doing_anything_twice() {
-    let fake = fake().await;
+    let fake = fake_with_rooms(CONVERSATIONS).await;
     let client = client(&fake, quick_retries(), RetryBudget::standard());
-    let work = first_participants(&fake);
+    let work = first_participants(&fake, CONVERSATIONS);
     let (half, _) = work.split_at(CONVERSATIONS / 2);
     let first = remove_all(&client, &common::service(), half.to_vec(), 8).await;
     assert!(first.values().all(|r| matches!(r, Ok(Deletion::Deleted))));
@@ -168,7 +146,7 @@ async fn a_rerun_finishes_the_job_without_doing_anything_twice() {
 
 #[tokio::test]
 async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
-    let fake = fake().await;
+    let fake = fake_with_rooms(CONVERSATIONS).await;
     let client = client(&fake, RetryPolicy::none(), RetryBudget::standard());
     let mut work: Vec<String> = (0..CONVERSATIONS).map(room).collect();
     work.insert(3, "no-such-room".into());
@@ -233,7 +211,7 @@ async fn failures_are_per_item_unless_the_caller_stops_at_the_first() {
 
 #[tokio::test]
 async fn a_participant_is_found_everywhere_it_is_and_removed_from_all_of_it() {
-    let fake = fake().await;
+    let fake = fake_with_rooms(CONVERSATIONS).await;
     let client = client(&fake, quick_retries(), RetryBudget::standard());
     // agent-7 joins the even rooms.
     let rooms: Vec<String> = (0..CONVERSATIONS).step_by(2).map(room).collect();
@@ -327,7 +305,7 @@ async fn a_participant_is_found_everywhere_it_is_and_removed_from_all_of_it() {
 
 #[tokio::test]
 async fn looking_for_nobody_is_refused_before_sending() {
-    let fake = fake().await;
+    let fake = fake_with_rooms(CONVERSATIONS).await;
     let client = client(&fake, quick_retries(), RetryBudget::standard());
     for who in [ParticipantRef::identity(""), ParticipantRef::address("")] {
         let err = client

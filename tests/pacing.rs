@@ -9,39 +9,17 @@ mod common;
 
 use std::time::Duration;
 
+use common::rooms::{fake_with_rooms, first_participants, room};
 use twilio_conversations::{
     prelude::*,
     testing::{FakeServer, Fault},
     Client, ClientBuilder, Deletion, Error, ParticipantSid, RetryBudget, RetryPolicy,
 };
 
-fn room(i: usize) -> String {
-    format!("room-{i:03}")
-}
-
-/// A fake holding `count` conversations of three participants each.
-async fn fake(count: usize) -> FakeServer {
-    let fake = FakeServer::start().await.unwrap();
-    for i in 0..count {
-        fake.add_generated(&common::service(), room(i), 3, i as u64);
-    }
-    fake
-}
-
 fn builder(fake: &FakeServer) -> ClientBuilder {
     Client::builder()
         .base_url(fake.base_url())
         .credentials(fake.credentials())
-}
-
-/// The first participant of each of the first `count` conversations.
-fn first_participants(fake: &FakeServer, count: usize) -> Vec<(String, ParticipantSid)> {
-    (0..count)
-        .map(|i| {
-            let first = fake.participants(&common::service(), room(i))[0].clone();
-            (room(i), first.sid.unwrap())
-        })
-        .collect()
 }
 
 /// Removes each listed participant at concurrency 8; the results in input order.
@@ -72,7 +50,7 @@ fn deletes(fake: &FakeServer) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_3_second_outage_during_200_deletions_is_waited_out_in_one_run() {
     const ITEMS: usize = 200;
-    let fake = fake(ITEMS).await;
+    let fake = fake_with_rooms(ITEMS).await;
     let client = builder(&fake).build().unwrap();
     let work = first_participants(&fake, ITEMS);
     // 503 for 3 s from the first DELETE on.
@@ -110,7 +88,7 @@ async fn a_3_second_outage_during_200_deletions_is_waited_out_in_one_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_longer_than_the_call_deadline_ends_each_item_with_a_clear_error() {
     const ITEMS: usize = 16;
-    let fake = fake(ITEMS).await;
+    let fake = fake_with_rooms(ITEMS).await;
     fake.fail_for(Duration::from_secs(600), 503);
     let client = builder(&fake)
         .call_timeout(Duration::from_secs(2))
@@ -185,7 +163,7 @@ async fn three_hundred_creates_into_one_conversation_are_paced_below_its_write_l
 
 #[tokio::test]
 async fn paced_writes_stay_under_the_conversations_limit_unpaced_ones_do_not() {
-    let fake = fake(1).await;
+    let fake = fake_with_rooms(1).await;
     // The fake takes 3 writes a second; the client paces to 2 (510 ms apart), so only a
     // delay of half a second on a loaded machine could crowd a fourth into one second.
     fake.set_conversation_write_limit(Some(3));
@@ -273,7 +251,7 @@ async fn a_write_retries_a_429_only_when_a_whole_attempt_fits_before_the_deadlin
 
 #[tokio::test]
 async fn server_errors_are_not_calm_answers() {
-    let fake = fake(1).await;
+    let fake = fake_with_rooms(1).await;
     let client = builder(&fake)
         .max_concurrent_requests(4)
         .retry_policy(
@@ -306,7 +284,7 @@ async fn server_errors_are_not_calm_answers() {
 
 #[tokio::test]
 async fn every_request_sent_counts_as_an_attempt_probes_included() {
-    let fake = fake(1).await;
+    let fake = fake_with_rooms(1).await;
     fake.fail_for(Duration::from_secs(600), 503);
     // A budget of one retry: the second failure closes the gate, and the fetch then goes
     // out only as the outage's probe until its deadline.

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod receiver;
+#[cfg(feature = "testing")]
+pub mod rooms;
 
 use std::time::Duration;
 
