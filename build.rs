@@ -104,6 +104,12 @@ fn generic_list_body(items: &mut [syn::Item]) -> bool {
     false
 }
 
+/// How the generated code decodes a JSON body, and what decodes it instead: the same
+/// outcomes, with the body checked for UTF-8 once rather than string by string (see
+/// `src/json_body.rs`).
+const FROM_RESPONSE: &str = "ResponseValue::from_response(response)";
+const JSON_RESPONSE: &str = "crate::json_body::json_response(response)";
+
 fn fail(what: &str, err: impl std::fmt::Display) -> ! {
     eprintln!("error: {SPEC}: {what}: {err}");
     exit(1)
@@ -167,6 +173,14 @@ fn main() {
     }
 
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::write(out.join("generated.rs"), prettyplease::unparse(&file))
+    let code = prettyplease::unparse(&file);
+    if !code.contains(FROM_RESPONSE) {
+        fail(
+            "generated code",
+            format_args!("no {FROM_RESPONSE} to point at src/json_body.rs"),
+        );
+    }
+    let code = code.replace(FROM_RESPONSE, JSON_RESPONSE);
+    fs::write(out.join("generated.rs"), code)
         .unwrap_or_else(|e| fail("cannot write the generated client", e));
 }

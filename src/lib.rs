@@ -186,6 +186,7 @@ mod conversation_state;
 mod error;
 mod fleet;
 mod generated;
+mod json_body;
 mod limits;
 pub mod models;
 mod operation;
